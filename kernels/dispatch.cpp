@@ -1,0 +1,120 @@
+// Run-time choice of the ISA every dispatched kernel uses, and the public
+// kernel entry points that forward to that ISA's table.
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "kernels/kernels.h"
+#include "kernels/table.h"
+
+namespace ember::kernels {
+
+namespace {
+
+const KernelTable& table_of(Isa isa) {
+    switch (isa) {
+#if defined(EMBER_KERNELS_X86)
+        case Isa::avx2: return avx2::table;
+        case Isa::avx512: return avx512::table;
+#endif
+        default: return generic::table;
+    }
+}
+
+Isa best_supported() {
+    for (Isa isa : {Isa::avx512, Isa::avx2})
+        if (isa_supported(isa)) return isa;
+    return Isa::generic;
+}
+
+// EMBER_ISA picks an ISA by name; unset, unknown or unsupported, the best.
+Isa isa_from_environment() {
+    const char* requested = std::getenv("EMBER_ISA");
+    if (requested) {
+        for (Isa isa : {Isa::generic, Isa::avx2, Isa::avx512})
+            if (std::strcmp(requested, isa_name(isa)) == 0 && isa_supported(isa)) return isa;
+    }
+    return best_supported();
+}
+
+std::atomic<Isa>& current_isa() {
+    static std::atomic<Isa> isa{isa_from_environment()};
+    return isa;
+}
+
+// The table every entry point forwards to: one relaxed load and a switch.
+const KernelTable& active() { return table_of(current_isa().load(std::memory_order_relaxed)); }
+
+}  // namespace
+
+bool isa_supported(Isa isa) {
+    switch (isa) {
+        case Isa::generic: return true;
+#if defined(EMBER_KERNELS_X86)
+        // The CPU features each TU's compile flags let the compiler use
+        // (kernels/CMakeLists.txt); libgcc also checks the OS saves the state.
+        case Isa::avx2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        case Isa::avx512:
+            return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+                   __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+                   __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#endif
+        default: return false;
+    }
+}
+
+const char* isa_name(Isa isa) {
+    switch (isa) {
+        case Isa::generic: return "generic";
+        case Isa::avx2: return "avx2";
+        case Isa::avx512: return "avx512";
+    }
+    return "unknown";
+}
+
+Isa active_isa() { return current_isa().load(std::memory_order_relaxed); }
+
+void set_isa(Isa isa) {
+    if (!isa_supported(isa))
+        throw std::invalid_argument(std::string("ember::kernels::set_isa: this CPU cannot run ") +
+                                    isa_name(isa) + " kernels");
+    current_isa().store(isa, std::memory_order_relaxed);
+}
+
+void linear(const float* A, int64_t lda, const float* W, int64_t ldw, const float* bias,
+            float* C, int64_t ldc, int64_t M, int64_t N, int64_t K) {
+    active().linear(A, lda, W, ldw, bias, C, ldc, M, N, K);
+}
+
+void matmul(const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc,
+            int64_t M, int64_t N, int64_t K) {
+    active().matmul(A, lda, B, ldb, C, ldc, M, N, K);
+}
+
+void layer_norm(const float* x, int64_t ldx, const float* gamma, const float* beta, float eps,
+                float* y, int64_t ldy, int64_t rows, int64_t dim) {
+    active().layer_norm(x, ldx, gamma, beta, eps, y, ldy, rows,
+                                                          dim);
+}
+
+void relu(float* x, int64_t n) { active().relu(x, n); }
+void gelu(float* x, int64_t n) { active().gelu(x, n); }
+void silu(float* x, int64_t n) { active().silu(x, n); }
+void tanh(float* x, int64_t n) { active().tanh(x, n); }
+void sigmoid(float* x, int64_t n) { active().sigmoid(x, n); }
+
+void softmax(float* x, int64_t ldx, int64_t rows, int64_t cols) {
+    active().softmax(x, ldx, rows, cols);
+}
+
+void log_softmax(float* x, int64_t ldx, int64_t rows, int64_t cols) {
+    active().log_softmax(x, ldx, rows, cols);
+}
+
+void add(const float* x, float* y, int64_t n) {
+    active().add(x, y, n);
+}
+
+}  // namespace ember::kernels

@@ -1,0 +1,9 @@
+// Kernels for AVX-512 (F, DQ, BW, VL), built with the flags set in
+// kernels/CMakeLists.txt. Float kernels need only xsimd's avx512f kernels.
+#define EMBER_ISA_NS avx512
+#include "kernels/simd_table.h"
+
+namespace ember::kernels::avx512 {
+// 32 zmm registers: 6 x 4 accumulators, 4 streamed vectors and room to spare.
+extern const KernelTable table = make_table<xsimd::avx512f, 6, 4>();
+}  // namespace ember::kernels::avx512

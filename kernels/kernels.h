@@ -1,0 +1,88 @@
+// The numeric kernels ember's ops are built on. This layer knows nothing of
+// the model: plain pointers, sizes and strides, row-major float32.
+//
+// Every kernel has a scalar reference twin in namespace ember::kernels::ref
+// with the same signature; tests compare the dispatched version against it
+// for every ISA the machine supports.
+#pragma once
+
+#include <cstdint>
+
+namespace ember::kernels {
+
+// Instruction sets a kernel can be compiled for. `generic` runs on any x86-64
+// (SSE2) and on other architectures through xsimd's fallback.
+enum class Isa { generic, avx2, avx512 };
+
+// The best ISA this CPU supports, unless the environment variable
+// EMBER_ISA=generic|avx2|avx512 asks for another (a request for an ISA the CPU
+// lacks falls back to the best available one).
+Isa active_isa();
+// Forces the ISA used by every dispatched kernel (tests use this to sweep).
+void set_isa(Isa isa);
+// True when this CPU can run kernels compiled for `isa`.
+bool isa_supported(Isa isa);
+const char* isa_name(Isa isa);
+
+// C (M,N) = A (M,K) · W (N,K)^T + bias (N)      -- torch.nn.Linear, y = x W^T + b
+// A rows are lda floats apart, W rows ldw apart, C rows ldc apart.
+// bias may be null. C must not alias A or W.
+void linear(const float* A, int64_t lda, const float* W, int64_t ldw, const float* bias,
+            float* C, int64_t ldc, int64_t M, int64_t N, int64_t K);
+
+// C (M,N) = A (M,K) · B (K,N)      -- e.g. attention probabilities · values.
+// A rows lda apart, B rows ldb apart, C rows ldc apart. C must not alias A or B.
+void matmul(const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc,
+            int64_t M, int64_t N, int64_t K);
+
+// y (rows,dim) = (x - mean) / sqrt(var + eps) * gamma + beta, per row, as
+// torch.nn.LayerNorm (biased variance). x and y may be the same buffer.
+void layer_norm(const float* x, int64_t ldx, const float* gamma, const float* beta, float eps,
+                float* y, int64_t ldy, int64_t rows, int64_t dim);
+
+// In-place elementwise activations over n floats.
+void relu(float* x, int64_t n);
+void gelu(float* x, int64_t n);  // exact erf form: x * 0.5 * (1 + erf(x / sqrt(2)))
+void silu(float* x, int64_t n);  // x * sigmoid(x)
+void tanh(float* x, int64_t n);
+void sigmoid(float* x, int64_t n);
+
+// In-place softmax of each row of x (rows,cols), rows ldx apart.
+void softmax(float* x, int64_t ldx, int64_t rows, int64_t cols);
+
+// In-place log_softmax of each row of x (rows,cols), rows ldx apart.
+void log_softmax(float* x, int64_t ldx, int64_t rows, int64_t cols);
+
+// y[i] += x[i] over n floats (residual connections).
+void add(const float* x, float* y, int64_t n);
+
+// One step of torchaudio's _CustomLSTM (models/rnnt.py) for `rows` rows,
+// given gates (rows, 4H) = x W_x^T (+ b_x) + h W_h^T, consumed as scratch:
+// g_norm over the 4H gates when its weights are given; i, f, g, o =
+// sigmoid, sigmoid, tanh, sigmoid of the four H-wide blocks; c = f*c + i*g;
+// c_norm over c when given; h = o * tanh(c). c and h are updated in place.
+void lstm_cell(float* gates, int64_t ld_gates, const float* g_norm_weight, const float* g_norm_bias,
+               const float* c_norm_weight, const float* c_norm_bias, float eps, float* c, int64_t ldc,
+               float* h, int64_t ldh, int64_t rows, int64_t hidden);
+
+namespace ref {
+void linear(const float* A, int64_t lda, const float* W, int64_t ldw, const float* bias,
+            float* C, int64_t ldc, int64_t M, int64_t N, int64_t K);
+void matmul(const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc,
+            int64_t M, int64_t N, int64_t K);
+void layer_norm(const float* x, int64_t ldx, const float* gamma, const float* beta, float eps,
+                float* y, int64_t ldy, int64_t rows, int64_t dim);
+void relu(float* x, int64_t n);
+void gelu(float* x, int64_t n);
+void silu(float* x, int64_t n);
+void tanh(float* x, int64_t n);
+void sigmoid(float* x, int64_t n);
+void softmax(float* x, int64_t ldx, int64_t rows, int64_t cols);
+void log_softmax(float* x, int64_t ldx, int64_t rows, int64_t cols);
+void add(const float* x, float* y, int64_t n);
+void lstm_cell(float* gates, int64_t ld_gates, const float* g_norm_weight, const float* g_norm_bias,
+               const float* c_norm_weight, const float* c_norm_bias, float eps, float* c, int64_t ldc,
+               float* h, int64_t ldh, int64_t rows, int64_t hidden);
+}  // namespace ref
+
+}  // namespace ember::kernels

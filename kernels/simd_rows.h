@@ -1,0 +1,120 @@
+// Row-wise kernels: softmax and layer norm, each row reduced then rewritten.
+#pragma once
+
+#include "kernels/simd_common.h"
+
+#include <cmath>
+#include <limits>
+
+namespace ember::kernels::EMBER_ISA_NS {
+
+// Like torch: subtract the row max before exp, then scale by 1 / sum.
+template <class Arch>
+EMBER_KERNEL void softmax(float* x, int64_t ldx, int64_t rows, int64_t cols) {
+    using Batch = xsimd::batch<float, Arch>;
+    constexpr int64_t L = Batch::size;
+    constexpr float lowest = -std::numeric_limits<float>::infinity();
+    const int64_t body = cols / L * L, tail = cols - body;
+    for (int64_t r = 0; r < rows; ++r) {
+        float* row = x + r * ldx;
+        Batch vmax(lowest);
+        for (int64_t i = 0; i < body; i += L)
+            vmax = xsimd::max(vmax, Batch::load_unaligned(row + i));
+        if (tail) vmax = xsimd::max(vmax, load_partial<Arch>(row + body, tail, lowest));
+        const Batch max(reduce_max<Arch>(vmax));
+
+        Batch vsum(0.0f);
+        for (int64_t i = 0; i < body; i += L) {
+            const Batch e = xsimd::exp(Batch::load_unaligned(row + i) - max);
+            e.store_unaligned(row + i);
+            vsum += e;
+        }
+        if (tail) {
+            // Padding lanes are -inf, whose exp adds nothing to the sum.
+            const Batch e = xsimd::exp(load_partial<Arch>(row + body, tail, lowest) - max);
+            store_partial<Arch>(e, row + body, tail);
+            vsum += e;
+        }
+        const Batch scale(1.0f / xsimd::hadd(vsum));
+        for (int64_t i = 0; i < body; i += L)
+            (Batch::load_unaligned(row + i) * scale).store_unaligned(row + i);
+        if (tail) {
+            const Batch v = load_partial<Arch>(row + body, tail, 0.0f);
+            store_partial<Arch>(v * scale, row + body, tail);
+        }
+    }
+}
+
+// Like torch's log_softmax over the last dimension: x - max - log(sum(exp(x - max))).
+template <class Arch>
+EMBER_KERNEL void log_softmax(float* x, int64_t ldx, int64_t rows, int64_t cols) {
+    using Batch = xsimd::batch<float, Arch>;
+    constexpr int64_t L = Batch::size;
+    constexpr float lowest = -std::numeric_limits<float>::infinity();
+    const int64_t body = cols / L * L, tail = cols - body;
+    for (int64_t r = 0; r < rows; ++r) {
+        float* row = x + r * ldx;
+        Batch vmax(lowest);
+        for (int64_t i = 0; i < body; i += L)
+            vmax = xsimd::max(vmax, Batch::load_unaligned(row + i));
+        if (tail) vmax = xsimd::max(vmax, load_partial<Arch>(row + body, tail, lowest));
+        const Batch max(reduce_max<Arch>(vmax));
+
+        Batch vsum(0.0f);
+        for (int64_t i = 0; i < body; i += L) vsum += xsimd::exp(Batch::load_unaligned(row + i) - max);
+        if (tail) vsum += xsimd::exp(load_partial<Arch>(row + body, tail, lowest) - max);
+        const Batch log_sum(std::log(xsimd::hadd(vsum)));
+        for (int64_t i = 0; i < body; i += L)
+            (Batch::load_unaligned(row + i) - max - log_sum).store_unaligned(row + i);
+        if (tail) {
+            const Batch v = load_partial<Arch>(row + body, tail, 0.0f);
+            store_partial<Arch>(v - max - log_sum, row + body, tail);
+        }
+    }
+}
+
+// Two passes per row (mean, then the mean of squared deviations) rather than
+// sum and sum of squares, which cancels badly when |mean| >> stddev.
+template <class Arch>
+EMBER_KERNEL void layer_norm(const float* x, int64_t ldx, const float* gamma, const float* beta,
+                             float eps, float* y, int64_t ldy, int64_t rows, int64_t dim) {
+    using Batch = xsimd::batch<float, Arch>;
+    constexpr int64_t L = Batch::size;
+    const int64_t body = dim / L * L, tail = dim - body;
+    for (int64_t r = 0; r < rows; ++r) {
+        const float* in = x + r * ldx;
+        float* out = y + r * ldy;
+        Batch vsum(0.0f);
+        for (int64_t i = 0; i < body; i += L) vsum += Batch::load_unaligned(in + i);
+        if (tail) vsum += load_partial<Arch>(in + body, tail, 0.0f);
+        const float mean_s = xsimd::hadd(vsum) / float(dim);
+        const Batch mean(mean_s);
+
+        Batch vvar(0.0f);
+        for (int64_t i = 0; i < body; i += L) {
+            const Batch d = Batch::load_unaligned(in + i) - mean;
+            vvar = xsimd::fma(d, d, vvar);
+        }
+        if (tail) {
+            // Padding lanes hold the mean, so they deviate by zero.
+            const Batch d = load_partial<Arch>(in + body, tail, mean_s) - mean;
+            vvar = xsimd::fma(d, d, vvar);
+        }
+        const Batch rstd(1.0f / std::sqrt(xsimd::hadd(vvar) / float(dim) + eps));
+
+        // Each element is read before it is written, so y may alias x.
+        for (int64_t i = 0; i < body; i += L) {
+            const Batch n = (Batch::load_unaligned(in + i) - mean) * rstd;
+            xsimd::fma(n, Batch::load_unaligned(gamma + i), Batch::load_unaligned(beta + i))
+                .store_unaligned(out + i);
+        }
+        if (tail) {
+            const Batch n = (load_partial<Arch>(in + body, tail, 0.0f) - mean) * rstd;
+            const Batch g = load_partial<Arch>(gamma + body, tail, 0.0f);
+            const Batch b = load_partial<Arch>(beta + body, tail, 0.0f);
+            store_partial<Arch>(xsimd::fma(n, g, b), out + body, tail);
+        }
+    }
+}
+
+}  // namespace ember::kernels::EMBER_ISA_NS

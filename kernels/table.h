@@ -1,0 +1,35 @@
+// The kernel entry points of one ISA, as a table of function pointers.
+// Internal to kernels/: each isa_*.cpp defines one table from the shared
+// templates (simd_table.h), dispatch.cpp picks the one the CPU can run.
+#pragma once
+
+#include <cstdint>
+
+namespace ember::kernels {
+
+struct KernelTable {
+    void (*linear)(const float* A, int64_t lda, const float* W, int64_t ldw, const float* bias,
+                   float* C, int64_t ldc, int64_t M, int64_t N, int64_t K);
+    void (*matmul)(const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
+                   int64_t ldc, int64_t M, int64_t N, int64_t K);
+    void (*layer_norm)(const float* x, int64_t ldx, const float* gamma, const float* beta,
+                       float eps, float* y, int64_t ldy, int64_t rows, int64_t dim);
+    void (*relu)(float* x, int64_t n);
+    void (*gelu)(float* x, int64_t n);
+    void (*silu)(float* x, int64_t n);
+    void (*tanh)(float* x, int64_t n);
+    void (*sigmoid)(float* x, int64_t n);
+    void (*softmax)(float* x, int64_t ldx, int64_t rows, int64_t cols);
+    void (*log_softmax)(float* x, int64_t ldx, int64_t rows, int64_t cols);
+    void (*add)(const float* x, float* y, int64_t n);
+};
+
+// One table per ISA, each defined in its own isa_*.cpp. The x86 ones exist
+// only when kernels/CMakeLists.txt builds them (EMBER_KERNELS_X86).
+namespace generic { extern const KernelTable table; }
+#if defined(EMBER_KERNELS_X86)
+namespace avx2 { extern const KernelTable table; }
+namespace avx512 { extern const KernelTable table; }
+#endif
+
+}  // namespace ember::kernels
