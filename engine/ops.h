@@ -1,0 +1,49 @@
+// Operations on tensor views, built on kernels/. No autograd, no allocation:
+// every output is a view the caller provides. Shapes in comments are
+// (rows, cols); rows are time steps of one stream.
+#pragma once
+
+#include <string>
+
+#include "engine/tensor.h"
+
+namespace ember::ops {
+
+enum class Activation { relu, gelu, silu, tanh };
+// "relu" | "gelu" | "silu" | "tanh"; throws ember::Error otherwise.
+Activation parse_activation(const std::string& name);
+
+// y (n, out) = x (n, in) W^T + b. y must not overlap x.
+void linear(const Tensor& x, const LinearWeights& w, const Tensor& y);
+
+// y (n, d) = LayerNorm(x (n, d)); x and y may be the same view.
+void layer_norm(const Tensor& x, const LayerNormWeights& w, float eps, const Tensor& y);
+
+// In place over every element of x.
+void activate(const Tensor& x, Activation activation);
+void clamp(const Tensor& x, float lo, float hi);
+
+// x *= factor, elementwise.
+void scale(const Tensor& x, float factor);
+
+// y += x, elementwise; same shape.
+void add(const Tensor& x, const Tensor& y);
+
+// dst = src; same shape, no overlap.
+void copy(const Tensor& src, const Tensor& dst);
+
+// out (ceil(n / segment), d): the mean of each run of `segment` rows of
+// x (n, d), the last run possibly shorter -- torch.nn.AvgPool1d(segment,
+// segment, ceil_mode=True) over time.
+void segment_means(const Tensor& x, int64_t segment, const Tensor& out);
+
+// out (nq, d) = per head h: softmax(query_h key_h^T) value_h, heads side by
+// side along columns (d = num_heads * head_dim). The query is expected to be
+// scaled already. scores is scratch of at least (nq, nk).
+void attend(const Tensor& query, const Tensor& key, const Tensor& value, int64_t num_heads,
+            const Tensor& scores, const Tensor& out);
+
+// dst (n, d): rows of table (num_rows, d) chosen by ids; an id out of range is an error.
+void embedding(const float* table, int64_t num_rows, const int64_t* ids, const Tensor& dst);
+
+}  // namespace ember::ops
