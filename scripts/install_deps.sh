@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs, by Debian package name, what ember needs to build (and, with
+# --test, to run its tests: Catch2 and torchaudio as the reference).
+set -euo pipefail
+
+packages=(g++ cmake make libxsimd-dev)
+if [[ "${1:-}" == "--test" ]]; then
+  packages+=(catch2 python3-numpy python3-torchaudio)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo=""
+  [[ $(id -u) -eq 0 ]] || sudo="sudo"
+  echo "installing: ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

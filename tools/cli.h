@@ -1,0 +1,64 @@
+// Command-line plumbing shared by the verbs of `ember`: option parsing, usage
+// errors and the exit-code convention (0 ok, 1 runtime error, 2 usage error).
+#pragma once
+
+#include <map>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace ember::cli {
+
+// A mistake in how the command was called: printed with a pointer to --help, exit 2.
+struct UsageError : std::runtime_error {
+    explicit UsageError(const std::string& message) : std::runtime_error(message) {}
+};
+
+struct OptionSpec {
+    OptionSpec(std::string name_, bool takes_value_ = true, std::string alias_ = "")
+        : name(std::move(name_)), takes_value(takes_value_), alias(std::move(alias_)) {}
+    std::string name;   // "--features"
+    bool takes_value;   // false for switches like --json
+    std::string alias;  // "-o", optional
+};
+
+// Parsed command line of one verb: options by their long name, and positionals.
+struct ParsedArgs {
+    std::map<std::string, std::string> values;
+    std::set<std::string> switches;
+    std::vector<std::string> positionals;
+    bool help = false;
+
+    bool has(const std::string& name) const;
+    std::string required(const std::string& name) const;  // throws UsageError when absent
+    std::optional<std::string> optional(const std::string& name) const;
+    // Parses a value as an integer in [min, max]; throws UsageError naming the flag otherwise.
+    long long integer(const std::string& name, long long fallback, long long min, long long max) const;
+    double number(const std::string& name, double fallback, double min, double max) const;
+};
+
+// Unknown options, a missing value or a repeated option throw UsageError.
+// "--help" / "-h" anywhere sets `help`.
+ParsedArgs parse_args(const std::vector<std::string>& args, const std::vector<OptionSpec>& options);
+
+// Throws ember::Error unless `path` names a readable regular file:
+// "PATH: no such file", "PATH: is a directory, expected a file".
+void check_input_file(const std::string& path);
+// Throws ember::Error unless a file can be created at `path` (its directory
+// exists and is writable, and it is not a directory itself).
+void check_output_file(const std::string& path);
+
+// Progress on standard error, only when it is a terminal: "label  37%".
+struct Progress {
+    explicit Progress(std::string label);
+    void update(double fraction);
+    void finish();
+    std::string label;
+    bool enabled;
+    int last_percent = -1;
+};
+
+}  // namespace ember::cli

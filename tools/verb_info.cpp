@@ -1,0 +1,75 @@
+// ember info: what a .ember file holds.
+#include <cstdio>
+
+#include "model/model.h"
+#include "tools/cli.h"
+#include "tools/verbs.h"
+
+namespace ember::verbs {
+
+int info(const Args& args) {
+    const cli::ParsedArgs parsed = cli::parse_args(args, {});
+    if (parsed.help) {
+        std::fputs("usage: ember info MODEL.ember\n\n"
+                   "Prints the model's config, tensor and parameter counts, file size and optional parts.\n",
+                   stdout);
+        return 0;
+    }
+    if (parsed.positionals.size() != 1) throw cli::UsageError("expected one MODEL.ember argument");
+    const std::string path = parsed.positionals[0];
+    cli::check_input_file(path);
+    const Model model = load_model(path);
+    const EmformerRnntConfig& c = model.config();
+    const ModelMetadata& m = model.metadata;
+
+    int64_t parameters = 0;
+    for (const TensorInfo& tensor : model.file.tensors) parameters += tensor.numel();
+    std::printf("file:            %s\n", path.c_str());
+    std::printf("format:          .ember %u.%u\n", model.file.version_major, model.file.version_minor);
+    std::printf("file size:       %zu bytes (%.1f MB)\n", model.file.mapping.size(), model.file.mapping.size() / 1e6);
+    std::printf("tensors:         %zu\n", model.file.tensors.size());
+    std::printf("parameters:      %lld (%.2f M)\n", static_cast<long long>(parameters), parameters / 1e6);
+    std::printf("config (emformer_rnnt_model):\n");
+    std::printf("  input_dim                              %lld\n", static_cast<long long>(c.input_dim));
+    std::printf("  encoding_dim                           %lld\n", static_cast<long long>(c.encoding_dim));
+    std::printf("  num_symbols                            %lld\n", static_cast<long long>(c.num_symbols));
+    std::printf("  segment_length                         %lld\n", static_cast<long long>(c.segment_length));
+    std::printf("  right_context_length                   %lld\n", static_cast<long long>(c.right_context_length));
+    std::printf("  time_reduction_input_dim               %lld\n", static_cast<long long>(c.time_reduction_input_dim));
+    std::printf("  time_reduction_stride                  %lld\n", static_cast<long long>(c.time_reduction_stride));
+    std::printf("  transformer_num_heads                  %lld\n", static_cast<long long>(c.transformer_num_heads));
+    std::printf("  transformer_ffn_dim                    %lld\n", static_cast<long long>(c.transformer_ffn_dim));
+    std::printf("  transformer_num_layers                 %lld\n", static_cast<long long>(c.transformer_num_layers));
+    std::printf("  transformer_dropout                    %g\n", c.transformer_dropout);
+    std::printf("  transformer_activation                 %s\n", c.transformer_activation.c_str());
+    std::printf("  transformer_left_context_length        %lld\n",
+                static_cast<long long>(c.transformer_left_context_length));
+    std::printf("  transformer_max_memory_size            %lld\n", static_cast<long long>(c.transformer_max_memory_size));
+    std::printf("  transformer_weight_init_scale_strategy %s\n",
+                c.transformer_weight_init_scale_strategy.empty() ? "null"
+                                                                 : c.transformer_weight_init_scale_strategy.c_str());
+    std::printf("  transformer_tanh_on_mem                %s\n", c.transformer_tanh_on_mem ? "true" : "false");
+    std::printf("  symbol_embedding_dim                   %lld\n", static_cast<long long>(c.symbol_embedding_dim));
+    std::printf("  num_lstm_layers                        %lld\n", static_cast<long long>(c.num_lstm_layers));
+    std::printf("  lstm_layer_norm                        %s\n", c.lstm_layer_norm ? "true" : "false");
+    std::printf("  lstm_layer_norm_epsilon                %g\n", c.lstm_layer_norm_epsilon);
+    std::printf("  lstm_dropout                           %g\n", c.lstm_dropout);
+    std::printf("blank:           %lld\n", static_cast<long long>(m.blank));
+    std::string why;
+    std::printf("streaming:       %s\n", streaming_supported(c, &why) ? "supported" : ("no: " + why).c_str());
+    if (m.has_front_end)
+        std::printf("front end:       %lld Hz, n_fft %lld, hop %lld, %lld mels, right padding %lld, global stats %s\n",
+                    static_cast<long long>(m.front_end.sample_rate), static_cast<long long>(m.front_end.n_fft),
+                    static_cast<long long>(m.front_end.hop_length), static_cast<long long>(m.front_end.n_mels),
+                    static_cast<long long>(m.front_end.right_padding),
+                    m.front_end.global_mean.empty() ? "absent" : "present");
+    else
+        std::printf("front end:       absent\n");
+    if (m.vocabulary.empty())
+        std::printf("vocabulary:      absent\n");
+    else
+        std::printf("vocabulary:      %zu SentencePiece pieces\n", m.vocabulary.size());
+    return 0;
+}
+
+}  // namespace ember::verbs

@@ -1,0 +1,17 @@
+// The verbs of the `ember` program. Each takes the arguments after the verb
+// name, returns the exit code, and throws cli::UsageError or ember::Error;
+// main.cpp turns those into a one-line message and exit code 2 or 1.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace ember::verbs {
+
+using Args = std::vector<std::string>;
+
+int convert(const Args& args);  // tools/verb_convert.cpp
+int info(const Args& args);     // tools/verb_info.cpp
+int encode(const Args& args);   // tools/verb_encode.cpp
+
+}  // namespace ember::verbs
