@@ -20,6 +20,7 @@ const Verb kVerbs[] = {
     {"convert", ember::verbs::convert, "convert a torchaudio checkpoint (.pt) to a .ember file"},
     {"info", ember::verbs::info, "describe a .ember file"},
     {"encode", ember::verbs::encode, "run the transcriber on features (.npy), streaming or not"},
+    {"decode", ember::verbs::decode, "transcriber + RNN-T beam search on features (.npy)"},
 };
 
 void print_usage(FILE* out) {

@@ -13,5 +13,6 @@ using Args = std::vector<std::string>;
 int convert(const Args& args);  // tools/verb_convert.cpp
 int info(const Args& args);     // tools/verb_info.cpp
 int encode(const Args& args);   // tools/verb_encode.cpp
+int decode(const Args& args);   // tools/verb_decode.cpp
 
 }  // namespace ember::verbs

@@ -1,0 +1,37 @@
+// The prediction network (torchaudio models/rnnt.py, _Predictor) one token
+// step at a time, batched over hypotheses: embedding -> input layer norm ->
+// _CustomLSTM layers -> linear -> output layer norm.
+#pragma once
+
+#include "engine/arena.h"
+#include "model/model.h"
+
+namespace ember {
+
+// Floats of one hypothesis's predictor state: h then c of every LSTM layer,
+// (num_lstm_layers, 2, H). The carried c is the one after c_norm, as torch's.
+int64_t predictor_state_floats(const EmformerRnntConfig& config);
+
+// Scratch for steps of up to `max_rows` tokens at once.
+struct PredictorScratch {
+    Tensor layer_input;  // (rows, H)
+    Tensor gates;        // (rows, 4H)
+    Tensor recurrent;    // (rows, 4H): p2g(h)
+    Tensor hidden;       // (rows, H)
+    Tensor cell;         // (rows, H)
+};
+PredictorScratch allocate_predictor_scratch(Arena& arena, const EmformerRnntConfig& config, int64_t max_rows);
+
+// One step for n = out.rows tokens: token i enters with state states_in[i]
+// (null: the zero state torchaudio starts from) and leaves its new state in
+// states_out[i] (which may equal states_in[i]) and its output in out row i (E).
+void predictor_step(const Model& model, const int64_t* tokens, const float* const* states_in, float* const* states_out,
+                    const Tensor& out, const PredictorScratch& scratch);
+
+// torchaudio's _Joiner followed by RNNTBeamSearch's log_softmax(x / temperature):
+// log_probs (n, num_symbols) for one encoder frame (E) against n predictor outputs (n, E).
+// hidden is scratch of (n, E).
+void joiner_log_probs(const Model& model, const float* encoder_frame, const Tensor& predictor_out, float temperature,
+                      const Tensor& hidden, const Tensor& log_probs);
+
+}  // namespace ember
