@@ -115,7 +115,7 @@ void extend_with_blank(std::vector<Hypothesis>& b, const std::vector<Hypothesis>
             score = log_add_exp(same->score, blank_score);
             b.erase(same);
         }
-        b.push_back({a[i].tokens, score, a[i].slot});
+        b.push_back({a[i].tokens, a[i].frames, score, a[i].slot});
     }
     std::stable_sort(b.begin(), b.end(), [](const Hypothesis& x, const Hypothesis& y) { return x.score < y.score; });
 }
@@ -123,7 +123,7 @@ void extend_with_blank(std::vector<Hypothesis>& b, const std::vector<Hypothesis>
 // _gen_a_hypos: the beam best non-blank extensions of `a` that beat the
 // beam-th best score in `b`, each run through the predictor.
 std::vector<Hypothesis> extend_with_token(Decoder& d, const std::vector<Hypothesis>& a, const std::vector<Hypothesis>& b,
-                                          const Tensor& log_probs) {
+                                          const Tensor& log_probs, int64_t frame) {
     const int64_t beam = d.options.beam, tokens = log_probs.cols - 1;
     const int64_t count = static_cast<int64_t>(a.size()) * tokens;
     std::vector<float> scores(static_cast<size_t>(count));
@@ -145,8 +145,9 @@ std::vector<Hypothesis> extend_with_token(Decoder& d, const std::vector<Hypothes
         const int64_t index = order[static_cast<size_t>(k)];
         if (!(scores[index] > b_nbest_score)) continue;
         const Hypothesis& base = a[static_cast<size_t>(index / tokens)];
-        Hypothesis h{base.tokens, scores[index], -1};
+        Hypothesis h{base.tokens, base.frames, scores[index], -1};
         h.tokens.push_back(index % tokens);
+        h.frames.push_back(frame);
         new_tokens.push_back(index % tokens);
         from_slots.push_back(base.slot);
         extended.push_back(std::move(h));
@@ -161,14 +162,14 @@ std::vector<Hypothesis> extend_with_token(Decoder& d, const std::vector<Hypothes
 Hypothesis initial_hypothesis(Decoder& d, const Hypothesis* seed) {
     const int64_t token = seed ? seed->tokens.back() : d.model->metadata.blank;
     const int64_t from = seed ? seed->slot : -1;
-    return {{token}, 0.0f, predict(d, {token}, {from})[0]};
+    return {{token}, {-1}, 0.0f, predict(d, {token}, {from})[0]};
 }
 
 // Beam 1 reaches the same hypothesis as the full search: within a frame the
 // candidates are one chain of distinct token sequences (nothing to merge), the
 // beam-th best of b is its best score, and the frame ends on the candidate
 // with the best key. So only the chain and the best key need keeping.
-Hypothesis greedy_frame(Decoder& d, const float* frame, Hypothesis current) {
+Hypothesis greedy_frame(Decoder& d, const float* frame, int64_t t, Hypothesis current) {
     Hypothesis best;
     float best_key = kNegativeInfinity, best_score = kNegativeInfinity;
     bool have_best = false;
@@ -176,7 +177,7 @@ Hypothesis greedy_frame(Decoder& d, const float* frame, Hypothesis current) {
     for (int64_t symbols = 0;; ++symbols) {
         const Tensor log_probs = next_token_log_probs(d, frame, a);
         const float* row = log_probs.row(0);
-        Hypothesis blank_extended{a[0].tokens, a[0].score + row[log_probs.cols - 1], a[0].slot};
+        Hypothesis blank_extended{a[0].tokens, a[0].frames, a[0].score + row[log_probs.cols - 1], a[0].slot};
         best_score = std::max(best_score, blank_extended.score);
         if (!have_best || sort_key(blank_extended) > best_key) {
             best_key = sort_key(blank_extended);
@@ -187,8 +188,9 @@ Hypothesis greedy_frame(Decoder& d, const float* frame, Hypothesis current) {
         const int64_t token = std::max_element(row, row + log_probs.cols - 1) - row;
         const float score = a[0].score + row[token];
         if (!(score > best_score)) break;
-        Hypothesis next{a[0].tokens, score, predict(d, {token}, {a[0].slot})[0]};
+        Hypothesis next{a[0].tokens, a[0].frames, score, predict(d, {token}, {a[0].slot})[0]};
         next.tokens.push_back(token);
+        next.frames.push_back(t);
         a[0] = std::move(next);
     }
     return best;
@@ -237,7 +239,7 @@ std::vector<Hypothesis> search(Decoder& d, const Tensor& encoder_out, const Hypo
     for (int64_t t = 0; t < encoder_out.rows; ++t) {
         const float* frame = encoder_out.row(t);
         if (d.options.beam == 1) {
-            b = {greedy_frame(d, frame, std::move(b[0]))};
+            b = {greedy_frame(d, frame, t, std::move(b[0]))};
         } else {
             std::vector<Hypothesis> a = std::move(b);
             b.clear();
@@ -245,7 +247,7 @@ std::vector<Hypothesis> search(Decoder& d, const Tensor& encoder_out, const Hypo
                 const Tensor log_probs = next_token_log_probs(d, frame, a);
                 extend_with_blank(b, a, log_probs);
                 if (symbols == d.options.step_max_tokens) break;
-                a = extend_with_token(d, a, b, log_probs);
+                a = extend_with_token(d, a, b, log_probs, t);
                 if (!a.empty()) ++symbols;
             }
             b = top_by_key(std::move(b), d.options.beam);

@@ -28,6 +28,7 @@ void check_search_options(const ModelMetadata& metadata, const SearchOptions& op
 // score, and which predictor slot holds its predictor output and state.
 struct Hypothesis {
     std::vector<int64_t> tokens;
+    std::vector<int64_t> frames;  // encoder frame each token was emitted at (-1 for the first)
     float score = 0.0f;
     int64_t slot = -1;
 };

@@ -4,10 +4,20 @@
 #include <unistd.h>
 
 #include <array>
+#include <filesystem>
 #include <cstdio>
 #include <stdexcept>
 
 namespace ember::test {
+
+std::string scratch(const std::string& name) {
+    static const std::string directory = [] {
+        const std::string path = std::string(EMBER_TEST_SCRATCH) + "/" + std::to_string(getpid());
+        std::filesystem::create_directories(path);
+        return path;
+    }();
+    return directory + "/" + name;
+}
 
 CommandResult run_ember(const std::string& args) {
     CommandResult result;
@@ -23,8 +33,7 @@ CommandResult run_ember(const std::string& args) {
 }
 
 ember::Model convert_and_load_fixture(const std::string& name) {
-    // One file per process: ctest runs test binaries side by side.
-    const std::string out = scratch("fixture_" + name + "_" + std::to_string(getpid()) + ".ember");
+    const std::string out = scratch("fixture_" + name + ".ember");
     const CommandResult result = run_ember("convert --checkpoint " + fixture("transcriber/" + name + "/model.pt") +
                                            " --config " + fixture("transcriber/" + name + "/config.json") + " -o " +
                                            out);

@@ -7,9 +7,12 @@
 
 namespace ember::test {
 
-// Directory of committed fixtures (tests/fixtures) and a scratch directory in the build tree.
+// A committed fixture (tests/fixtures/NAME).
 inline std::string fixture(const std::string& name) { return std::string(EMBER_TEST_DATA) + "/" + name; }
-inline std::string scratch(const std::string& name) { return std::string(EMBER_TEST_SCRATCH) + "/" + name; }
+// A path in this process's own scratch directory in the build tree: ctest runs
+// test cases as separate processes side by side, so they must not share files.
+// scratch("") is the directory itself.
+std::string scratch(const std::string& name);
 
 struct CommandResult {
     int exit_code = -1;
