@@ -24,7 +24,7 @@ namespace ember {
 // Format constants (docs/FORMAT.md).
 constexpr char ember_magic[4] = {'E', 'M', 'B', 'R'};
 constexpr uint32_t ember_version_major = 1;
-constexpr uint32_t ember_version_minor = 0;
+constexpr uint32_t ember_version_minor = 1;  // 1.1 added tokenizer.unk_id, bos_id, eos_id, pad_id
 constexpr uint64_t ember_alignment = 64;  // data_offset, tensor offsets
 constexpr uint64_t ember_header_size = 48;
 constexpr uint32_t ember_max_name_length = 256;  // metadata keys and tensor names, bytes
@@ -96,9 +96,10 @@ struct TensorToWrite {
     const float* data = nullptr;  // numel floats, row-major; any alignment
 };
 
-// Writes a version 1.0 file: to PATH.tmp, then renamed over PATH, so PATH is
-// either the old file or the complete new one. Validates names, keys, shapes
-// and values by the same rules as the reader; throws ember::Error (and leaves
+// Writes a file of version ember_version_major.ember_version_minor: to
+// PATH.tmp, then renamed over PATH, so PATH is either the old file or the
+// complete new one. Validates names, keys, shapes and values by the same
+// rules as the reader; throws ember::Error (and leaves
 // no PATH.tmp behind) on invalid input or an I/O failure. Calls
 // progress(fraction of tensor bytes written) as data is written, ending with 1.
 void write_ember_file(const std::string& path, const std::vector<std::pair<std::string, MetadataValue>>& metadata,

@@ -69,6 +69,12 @@ struct ModelMetadata {
     std::vector<std::string> vocabulary;  // SentencePiece pieces by id; empty if none
     std::vector<float> vocabulary_scores;
     std::vector<int32_t> vocabulary_types;  // SentencePiece piece type per id
+    // What SentencePieceProcessor's unk_id(), bos_id(), eos_id(), pad_id()
+    // return for the model: a piece id, or -1 when the model has no such piece.
+    int64_t unk_id = -1;
+    int64_t bos_id = -1;
+    int64_t eos_id = -1;
+    int64_t pad_id = -1;
 };
 
 }  // namespace ember

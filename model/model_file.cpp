@@ -3,6 +3,7 @@
 
 #include "model/model.h"
 #include "model/tensor_list.h"
+#include "model/tokenizer.h"
 
 namespace ember {
 
@@ -63,6 +64,38 @@ struct MetadataReader {
     }
 };
 
+const char* const kSpecialIdKeys[] = {"tokenizer.unk_id", "tokenizer.bos_id", "tokenizer.eos_id", "tokenizer.pad_id"};
+
+// The special token ids (format 1.1). A 1.0 file lacks them; for it they are
+// found as sentencepiece finds them in a model trained without --*_piece
+// flags, under the names <unk>, <s>, </s>, <pad>.
+void read_special_ids(const MetadataReader& read, ModelMetadata& m) {
+    const std::string& origin = read.file.origin;
+    int64_t* ids[] = {&m.unk_id, &m.bos_id, &m.eos_id, &m.pad_id};
+    const char* const default_names[] = {"<unk>", "<s>", "</s>", "<pad>"};
+    const int32_t wanted_types[] = {sentencepiece_unknown, sentencepiece_control, sentencepiece_control,
+                                    sentencepiece_control};
+    const bool stored = read.file.find_metadata(kSpecialIdKeys[0]) || read.file.find_metadata(kSpecialIdKeys[1]) ||
+                        read.file.find_metadata(kSpecialIdKeys[2]) || read.file.find_metadata(kSpecialIdKeys[3]);
+    const int64_t size = static_cast<int64_t>(m.vocabulary.size());
+    for (int i = 0; i < 4; ++i) {
+        if (!stored) {
+            *ids[i] = sentencepiece_special_id(m.vocabulary, m.vocabulary_types, default_names[i], wanted_types[i]);
+            continue;
+        }
+        const int64_t id = *ids[i] = read.integer(kSpecialIdKeys[i]);
+        if (id == -1) continue;
+        if (id < 0 || id >= size)
+            fail(origin, ": metadata ", kSpecialIdKeys[i], " = ", id, " is neither -1 nor a piece id in [0, ", size,
+                 ")");
+        const size_t piece = static_cast<size_t>(id);
+        if (m.vocabulary_types[piece] != wanted_types[i])
+            fail(origin, ": metadata ", kSpecialIdKeys[i], " = ", id, " names piece '", m.vocabulary[piece],
+                 "' of type ", m.vocabulary_types[piece], ", expected type ", wanted_types[i],
+                 i == 0 ? " (unknown)" : " (control)");
+    }
+}
+
 }  // namespace
 
 std::vector<std::pair<std::string, MetadataValue>> model_metadata_entries(const ModelMetadata& metadata) {
@@ -115,6 +148,10 @@ std::vector<std::pair<std::string, MetadataValue>> model_metadata_entries(const 
         types.type = MetadataValue::Type::int32_array;
         types.int32s = metadata.vocabulary_types;
         entries.push_back({"tokenizer.types", types});
+        entries.push_back({"tokenizer.unk_id", int_value(metadata.unk_id)});
+        entries.push_back({"tokenizer.bos_id", int_value(metadata.bos_id)});
+        entries.push_back({"tokenizer.eos_id", int_value(metadata.eos_id)});
+        entries.push_back({"tokenizer.pad_id", int_value(metadata.pad_id)});
     }
     return entries;
 }
@@ -187,6 +224,10 @@ ModelMetadata decode_model_metadata(const EmberFile& file) {
         m.vocabulary_types = read.need("tokenizer.types", MetadataValue::Type::int32_array, "an int32 array").int32s;
         if (m.vocabulary_scores.size() != m.vocabulary.size() || m.vocabulary_types.size() != m.vocabulary.size())
             fail(file.origin, ": tokenizer pieces, scores and types differ in count");
+        read_special_ids(read, m);
+    } else {
+        for (const char* key : kSpecialIdKeys)
+            if (file.find_metadata(key)) fail(file.origin, ": metadata ", key, " without tokenizer.pieces");
     }
     return m;
 }

@@ -7,6 +7,7 @@
 #include "engine/error.h"
 #include "model/model.h"
 #include "model/tensor_list.h"
+#include "model/tokenizer.h"
 #include "tools/checkpoint/json.h"
 #include "tools/checkpoint/sentencepiece_model.h"
 #include "tools/checkpoint/torch_checkpoint.h"
@@ -27,7 +28,8 @@ const char* kUsage =
     "  --config CONFIG.json       emformer_rnnt_model's keyword arguments, all 21 of them,\n"
     "                             or {\"preset\": \"base\", \"num_symbols\": N}\n"
     "  --global-stats STATS.json  feature normalisation {\"mean\": [...], \"invstddev\": [...]}\n"
-    "  --sentencepiece SP.model   the SentencePiece model whose pieces the tokens are\n"
+    "  --sentencepiece SP.model   the SentencePiece model whose pieces the tokens are; its\n"
+    "                             pieces and unk/bos/eos/pad ids are stored\n"
     "  -o, --output OUT.ember     where to write\n";
 
 void read_global_stats(const std::string& path, FrontEndConfig& front_end) {
@@ -88,6 +90,19 @@ int convert(const Args& args) {
         metadata.vocabulary = std::move(vocabulary.pieces);
         metadata.vocabulary_scores = std::move(vocabulary.scores);
         metadata.vocabulary_types = std::move(vocabulary.types);
+        // The ids SentencePieceProcessor reports, which torchaudio's token
+        // processor filters out (unk, eos, pad) or keeps (bos).
+        const auto special_id = [&](const std::string& name, int32_t type) {
+            return sentencepiece_special_id(metadata.vocabulary, metadata.vocabulary_types, name, type);
+        };
+        metadata.unk_id = special_id(vocabulary.unk_piece, sentencepiece_unknown);
+        metadata.bos_id = special_id(vocabulary.bos_piece, sentencepiece_control);
+        metadata.eos_id = special_id(vocabulary.eos_piece, sentencepiece_control);
+        metadata.pad_id = special_id(vocabulary.pad_piece, sentencepiece_control);
+        // Every token the model can emit (all but the blank, the last) must name a piece.
+        if (static_cast<int64_t>(metadata.vocabulary.size()) < metadata.config.num_symbols - 1)
+            fail(*sentencepiece, ": ", metadata.vocabulary.size(), " pieces, but the model emits ",
+                 metadata.config.num_symbols - 1, " non-blank tokens (num_symbols - 1); is this the model's vocabulary?");
     }
 
     const std::map<std::string, CheckpointTensor> checkpoint = read_torch_checkpoint(checkpoint_path);

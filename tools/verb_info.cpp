@@ -1,17 +1,54 @@
 // ember info: what a .ember file holds.
 #include <cstdio>
 
+#include "engine/error.h"
 #include "model/model.h"
 #include "tools/cli.h"
 #include "tools/verbs.h"
 
 namespace ember::verbs {
 
+namespace {
+
+// A JSON string: UTF-8 passes through, quotes, backslashes and control
+// characters are escaped.
+void print_json_string(const std::string& text) {
+    std::putchar('"');
+    for (const char ch : text) {
+        const auto byte = static_cast<unsigned char>(ch);
+        if (byte == '"' || byte == '\\')
+            std::printf("\\%c", ch);
+        else if (byte < 0x20 || byte == 0x7f)
+            std::printf("\\u%04x", byte);
+        else
+            std::putchar(ch);
+    }
+    std::putchar('"');
+}
+
+void print_pieces_json(const ModelMetadata& m) {
+    std::printf("{\"pieces\": [");
+    for (size_t i = 0; i < m.vocabulary.size(); ++i) {
+        if (i) std::printf(", ");
+        print_json_string(m.vocabulary[i]);
+    }
+    std::printf("], \"types\": [");
+    for (size_t i = 0; i < m.vocabulary_types.size(); ++i) std::printf(i ? ", %d" : "%d", m.vocabulary_types[i]);
+    std::printf("], \"unk_id\": %lld, \"bos_id\": %lld, \"eos_id\": %lld, \"pad_id\": %lld}\n",
+                static_cast<long long>(m.unk_id), static_cast<long long>(m.bos_id), static_cast<long long>(m.eos_id),
+                static_cast<long long>(m.pad_id));
+}
+
+}  // namespace
+
 int info(const Args& args) {
-    const cli::ParsedArgs parsed = cli::parse_args(args, {});
+    const cli::ParsedArgs parsed = cli::parse_args(args, {{"--pieces", false}});
     if (parsed.help) {
-        std::fputs("usage: ember info MODEL.ember\n\n"
-                   "Prints the model's config, tensor and parameter counts, file size and optional parts.\n",
+        std::fputs("usage: ember info MODEL.ember [--pieces]\n\n"
+                   "Prints the model's config, tensor and parameter counts, file size and optional parts.\n\n"
+                   "  --pieces   print only the vocabulary, as one JSON object: {\"pieces\": [piece of each\n"
+                   "             id], \"types\": [...], \"unk_id\": ..., \"bos_id\": ..., \"eos_id\": ...,\n"
+                   "             \"pad_id\": ...} (ids -1 when absent); a diagnostic for tests\n",
                    stdout);
         return 0;
     }
@@ -21,6 +58,11 @@ int info(const Args& args) {
     const Model model = load_model(path);
     const EmformerRnntConfig& c = model.config();
     const ModelMetadata& m = model.metadata;
+    if (parsed.switches.count("--pieces")) {
+        if (m.vocabulary.empty()) fail(path, ": the model has no vocabulary (convert it with --sentencepiece)");
+        print_pieces_json(m);
+        return 0;
+    }
 
     int64_t parameters = 0;
     for (const TensorInfo& tensor : model.file.tensors) parameters += tensor.numel();
@@ -68,7 +110,9 @@ int info(const Args& args) {
     if (m.vocabulary.empty())
         std::printf("vocabulary:      absent\n");
     else
-        std::printf("vocabulary:      %zu SentencePiece pieces\n", m.vocabulary.size());
+        std::printf("vocabulary:      %zu SentencePiece pieces; unk %lld, bos %lld, eos %lld, pad %lld\n",
+                    m.vocabulary.size(), static_cast<long long>(m.unk_id), static_cast<long long>(m.bos_id),
+                    static_cast<long long>(m.eos_id), static_cast<long long>(m.pad_id));
     return 0;
 }
 
