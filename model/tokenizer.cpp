@@ -77,14 +77,23 @@ std::string detokenize(const ModelMetadata& metadata, const std::vector<int64_t>
             text += joined[at++];
         }
     }
-    if (!lstrip) return text;
-    size_t start = 0;
-    while (start < text.size()) {
-        const auto [code_point, length] = code_point_at(text, start);
-        if (!python_isspace(code_point)) break;
-        start += length;
+    return lstrip ? strip_whitespace(text, true, false) : text;
+}
+
+std::string strip_whitespace(const std::string& text, bool left, bool right) {
+    size_t start = 0, end = 0;  // end: one past the last code point that is not whitespace
+    bool leading = true;
+    for (size_t at = 0; at < text.size();) {
+        const auto [code_point, length] = code_point_at(text, at);
+        if (!python_isspace(code_point)) {
+            if (leading) start = at;
+            leading = false;
+            end = at + length;
+        }
+        at += length;
     }
-    return text.substr(start);
+    if (leading) return (left || right) ? std::string() : text;
+    return text.substr(left ? start : 0, (right ? end : text.size()) - (left ? start : 0));
 }
 
 }  // namespace ember

@@ -39,4 +39,8 @@ int64_t sentencepiece_special_id(const std::vector<std::string>& pieces, const s
 // lies outside [0, vocabulary size) -- where torchaudio raises IndexError.
 std::string detokenize(const ModelMetadata& metadata, const std::vector<int64_t>& tokens, bool lstrip = true);
 
+// Python's str.lstrip() / rstrip() / strip() on UTF-8 text: removes the code
+// points str.isspace() accepts from the chosen ends.
+std::string strip_whitespace(const std::string& text, bool left, bool right);
+
 }  // namespace ember

@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(g++ cmake make libxsimd-dev)
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(catch2 python3-numpy python3-torchaudio)
+  packages+=(catch2 python3-numpy python3-torchaudio espeak-ng sox python3-sentencepiece sentencepiece)
 fi
 
 missing=()

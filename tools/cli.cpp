@@ -109,6 +109,28 @@ void check_output_file(const std::string& path) {
     if (access(directory.c_str(), W_OK) != 0) fail(path, ": directory ", directory, " is not writable");
 }
 
+std::string json_quote(const std::string& text) {
+    std::string out = "\"";
+    for (unsigned char c : text) {
+        switch (c) {
+            case '"': out += "\\\""; break;
+            case '\\': out += "\\\\"; break;
+            case '\n': out += "\\n"; break;
+            case '\r': out += "\\r"; break;
+            case '\t': out += "\\t"; break;
+            default:
+                if (c < 0x20) {
+                    char escaped[8];
+                    std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
+                    out += escaped;
+                } else {
+                    out += static_cast<char>(c);
+                }
+        }
+    }
+    return out + "\"";
+}
+
 Progress::Progress(std::string label_) : label(std::move(label_)), enabled(isatty(STDERR_FILENO)) {}
 
 void Progress::update(double fraction) {

@@ -51,6 +51,9 @@ void check_input_file(const std::string& path);
 // exists and is writable, and it is not a directory itself).
 void check_output_file(const std::string& path);
 
+// `text` as a JSON string literal, quotes included (UTF-8 passed through).
+std::string json_quote(const std::string& text);
+
 // Progress on standard error, only when it is a terminal: "label  37%".
 struct Progress {
     explicit Progress(std::string label);

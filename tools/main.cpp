@@ -21,6 +21,8 @@ const Verb kVerbs[] = {
     {"info", ember::verbs::info, "describe a .ember file"},
     {"encode", ember::verbs::encode, "run the transcriber on features (.npy), streaming or not"},
     {"decode", ember::verbs::decode, "transcriber + RNN-T beam search on features (.npy)"},
+    {"transcribe", ember::verbs::transcribe, "audio (.wav, or raw PCM on standard input) -> text"},
+    {"features", ember::verbs::features, "audio (.wav or .npy waveform) -> model input features (.npy)"},
 };
 
 void print_usage(FILE* out) {

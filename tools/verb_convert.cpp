@@ -80,6 +80,9 @@ int convert(const Args& args) {
     metadata.blank = metadata.config.num_symbols - 1;
     metadata.has_front_end = true;
     metadata.front_end.n_mels = metadata.config.input_dim;
+    // The pipeline pads non-streaming features with the right context the
+    // model expects (4 frames for emformer_rnnt_base).
+    metadata.front_end.right_padding = metadata.config.right_context_length;
     if (auto stats = parsed.optional("--global-stats")) {
         cli::check_input_file(*stats);
         read_global_stats(*stats, metadata.front_end);

@@ -14,5 +14,7 @@ int convert(const Args& args);  // tools/verb_convert.cpp
 int info(const Args& args);     // tools/verb_info.cpp
 int encode(const Args& args);   // tools/verb_encode.cpp
 int decode(const Args& args);   // tools/verb_decode.cpp
+int features(const Args& args); // tools/verb_features.cpp
+int transcribe(const Args& args);  // tools/verb_transcribe.cpp
 
 }  // namespace ember::verbs
