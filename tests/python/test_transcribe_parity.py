@@ -197,6 +197,22 @@ def main():
             if len(got) != len(wavs):
                 print(f"    ember printed {len(got)} lines for {len(wavs)} files")
                 failures += 1
+    # Raw PCM on standard input (the live path) gives the same text as the WAV file.
+    import wave
+    with wave.open(wavs[0]) as w:
+        rate, pcm = w.getframerate(), w.readframes(w.getnframes())
+    for streaming in (False, True):
+        flags = ["--streaming"] if streaming else []
+        from_file = run([args.ember, "transcribe", ember_model, wavs[0], *flags]).strip()
+        proc = subprocess.run([args.ember, "transcribe", ember_model, "-", "--raw-rate", str(rate),
+                               "--raw-format", "s16le", *flags], input=pcm, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE)
+        from_stdin = proc.stdout.decode().strip()
+        ok = proc.returncode == 0 and from_stdin == from_file and from_file
+        failures += not ok
+        print(f"standard input ({'streaming' if streaming else 'full'}): {'ok' if ok else 'FAIL'}")
+        if not ok:
+            print(f"    file:  {from_file!r}\n    stdin: {from_stdin!r} {proc.stderr.decode()!r}")
     if failures:
         print(f"FAILED: {failures} comparisons")
         return 1
