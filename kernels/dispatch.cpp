@@ -1,5 +1,6 @@
 // Run-time choice of the ISA every dispatched kernel uses, and the public
 // kernel entry points that forward to that ISA's table.
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -7,6 +8,7 @@
 #include <string>
 
 #include "kernels/kernels.h"
+#include "kernels/parallel.h"
 #include "kernels/table.h"
 
 namespace ember::kernels {
@@ -83,9 +85,41 @@ void set_isa(Isa isa) {
     current_isa().store(isa, std::memory_order_relaxed);
 }
 
+namespace {
+
+// One linear call split by output columns: part p computes columns
+// [p * block, (p + 1) * block). Every output element is the same sum as
+// without the split, so results do not depend on the thread count.
+struct LinearParts {
+    const KernelTable* table;
+    const float *A, *W, *bias;
+    float* C;
+    int64_t lda, ldw, ldc, M, N, K, block;
+};
+
+void linear_part(void* context, int part) {
+    const LinearParts& j = *static_cast<const LinearParts*>(context);
+    const int64_t n0 = part * j.block, n = std::min(j.N - n0, j.block);
+    j.table->linear(j.A, j.lda, j.W + n0 * j.ldw, j.ldw, j.bias ? j.bias + n0 : nullptr, j.C + n0, j.ldc, j.M, n,
+                    j.K);
+}
+
+// Below this many multiply-adds a split costs more than it saves.
+constexpr int64_t kParallelMacs = 1 << 18;
+
+}  // namespace
+
 void linear(const float* A, int64_t lda, const float* W, int64_t ldw, const float* bias,
             float* C, int64_t ldc, int64_t M, int64_t N, int64_t K) {
-    active().linear(A, lda, W, ldw, bias, C, ldc, M, N, K);
+    const KernelTable& table = active();
+    const int threads = num_threads();
+    if (threads <= 1 || M * N * K < kParallelMacs || N < 32) {
+        table.linear(A, lda, W, ldw, bias, C, ldc, M, N, K);
+        return;
+    }
+    const int64_t block = ((N + threads - 1) / threads + 15) / 16 * 16;
+    LinearParts job{&table, A, W, bias, C, lda, ldw, ldc, M, N, K, block};
+    run_parts(static_cast<int>((N + block - 1) / block), linear_part, &job);
 }
 
 void matmul(const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc,

@@ -24,6 +24,12 @@ void set_isa(Isa isa);
 bool isa_supported(Isa isa);
 const char* isa_name(Isa isa);
 
+// Threads a kernel call may use (default 1: the caller only). linear splits
+// its output columns across them when the product is large enough; results
+// are bit-identical whatever the count.
+void set_num_threads(int threads);
+int num_threads();
+
 // C (M,N) = A (M,K) · W (N,K)^T + bias (N)      -- torch.nn.Linear, y = x W^T + b
 // A rows are lda floats apart, W rows ldw apart, C rows ldc apart.
 // bias may be null. C must not alias A or W.

@@ -105,3 +105,24 @@ TEST_CASE("kernels: lstm_cell matches the reference, with and without layer norm
         }
     });
 }
+
+TEST_CASE("kernels: linear gives the same bits on any number of threads", "[kernels]") {
+    std::mt19937 rng(9);
+    for (int64_t M : {1, 5, 20}) {
+        const int64_t N = 1031, K = 517;
+        const std::vector<float> A = random_values(static_cast<size_t>(M * K), rng, 1.0f);
+        const std::vector<float> W = random_values(static_cast<size_t>(N * K), rng, 0.05f);
+        const std::vector<float> bias = random_values(static_cast<size_t>(N), rng, 0.1f);
+        std::vector<float> one(static_cast<size_t>(M * N)), many(one.size());
+        kernels::set_num_threads(1);
+        kernels::linear(A.data(), K, W.data(), K, bias.data(), one.data(), N, M, N, K);
+        for (int threads : {2, 3, 7}) {
+            kernels::set_num_threads(threads);
+            REQUIRE(kernels::num_threads() == threads);
+            kernels::linear(A.data(), K, W.data(), K, bias.data(), many.data(), N, M, N, K);
+            INFO("M " << M << " threads " << threads);
+            REQUIRE(many == one);
+        }
+        kernels::set_num_threads(1);
+    }
+}

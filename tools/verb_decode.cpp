@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "engine/npy.h"
+#include "kernels/kernels.h"
 #include "model/beam_search.h"
 #include "model/model.h"
 #include "model/transcriber.h"
@@ -17,7 +18,7 @@ namespace {
 
 const char* kUsage =
     "usage: ember decode MODEL.ember --features IN.npy [--beam K] [--streaming] [--temperature T]\n"
-    "                    [--step-max-tokens N] [--json]\n\n"
+    "                    [--step-max-tokens N] [--threads N] [--json]\n\n"
     "Runs the transcriber and RNN-T beam search (torchaudio's RNNTBeamSearch) on float32\n"
     "features (T, input_dim) whose last right_context_length frames are the right context.\n\n"
     "  --features IN.npy      float32, C order, shape (T, input_dim)\n"
@@ -26,6 +27,7 @@ const char* kUsage =
     "                         with the best hypothesis of the one before\n"
     "  --temperature T        joiner temperature (default 1.0)\n"
     "  --step-max-tokens N    tokens emitted per encoder frame at most (default 100)\n"
+    "  --threads N            cores to split each matrix product across (default 1)\n"
     "  --json                 print every hypothesis with its score as JSON\n";
 
 void print_hypotheses_json(const std::vector<Hypothesis>& hypotheses) {
@@ -61,7 +63,7 @@ int decode(const Args& args) {
                                                           {"--streaming", false},
                                                           {"--temperature"},
                                                           {"--step-max-tokens"},
-                                                          {"--json", false}});
+                                                          {"--json", false}, {"--threads"}});
     if (parsed.help) {
         std::fputs(kUsage, stdout);
         return 0;
@@ -77,6 +79,7 @@ int decode(const Args& args) {
     cli::check_input_file(model_path);
     cli::check_input_file(features_path);
 
+    kernels::set_num_threads(static_cast<int>(parsed.integer("--threads", 1, 1, 256)));
     const Model model = load_model(model_path);
     const EmformerRnntConfig& c = model.config();
     Decoder decoder = make_decoder(model, options);

@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "engine/npy.h"
+#include "kernels/kernels.h"
 #include "model/model.h"
 #include "model/transcriber.h"
 #include "tools/cli.h"
@@ -14,11 +15,12 @@ namespace ember::verbs {
 namespace {
 
 const char* kUsage =
-    "usage: ember encode MODEL.ember --features IN.npy --out OUT.npy [--streaming]\n\n"
+    "usage: ember encode MODEL.ember --features IN.npy --out OUT.npy [--streaming] [--threads N]\n\n"
     "Runs the transcription network (RNNT.transcribe) on float32 features (T, input_dim)\n"
     "whose last right_context_length frames are the right context.\n\n"
     "  --features IN.npy  float32, C order, shape (T, input_dim)\n"
     "  --out OUT.npy      float32 (frames, encoding_dim)\n"
+    "  --threads N        cores to split each matrix product across (default 1)\n"
     "  --streaming        run chunk by chunk as RNNT.transcribe_streaming: chunk k is frames\n"
     "                     [k*segment, k*segment + segment + right_context), zero-padded at the end\n";
 
@@ -26,7 +28,7 @@ const char* kUsage =
 
 int encode(const Args& args) {
     const cli::ParsedArgs parsed =
-        cli::parse_args(args, {{"--features"}, {"--out", true, "-o"}, {"--streaming", false}});
+        cli::parse_args(args, {{"--features"}, {"--out", true, "-o"}, {"--streaming", false}, {"--threads"}});
     if (parsed.help) {
         std::fputs(kUsage, stdout);
         return 0;
@@ -39,6 +41,7 @@ int encode(const Args& args) {
     cli::check_input_file(features_path);
     cli::check_output_file(out_path);
 
+    kernels::set_num_threads(static_cast<int>(parsed.integer("--threads", 1, 1, 256)));
     const Model model = load_model(model_path);
     const EmformerRnntConfig& c = model.config();
     NpyArray features = read_features(features_path, c);

@@ -12,6 +12,7 @@
 
 #include "engine/raw_pcm.h"
 #include "engine/wav.h"
+#include "kernels/kernels.h"
 #include "model/model.h"
 #include "model/recognizer.h"
 #include "tools/cli.h"
@@ -30,7 +31,8 @@ const char* kUsage =
     "  --streaming          recognize chunk by chunk as the pipeline's streaming loop (results\n"
     "                       as the audio arrives); default: the whole file at once\n"
     "  --beam K             beam width (default 10; 1 is greedy)\n"
-    "  --threads N          files transcribed at once (default 1); output stays in input order\n"
+    "  --threads N          cores to use (default 1): files transcribed side by side, output in\n"
+    "                       input order; a single input splits its matrix products across them\n"
     "  --json               one JSON object per line: the text, each token with its time in\n"
     "                       seconds, the score; with --streaming also a line per chunk\n"
     "  --temperature T      joiner temperature (default 1.0)\n"
@@ -151,6 +153,9 @@ int transcribe(const Args& args) {
         if (input == "-" && !from_stdin) throw cli::UsageError("'-' (standard input) must be the only AUDIO");
     const RawFormat raw_format = parse_raw_format(parsed.optional("--raw-format").value_or("s16le"));
 
+    // One input: every core on its matrix products. Several: inputs side by
+    // side, each on one core (the kernels' pool serves one caller at a time).
+    kernels::set_num_threads(static_cast<int>(inputs.size() == 1 || from_stdin ? threads : 1));
     cli::check_input_file(parsed.positionals[0]);
     const Model model = load_model(parsed.positionals[0]);
     const Recognizer recognizer = make_recognizer(model, options);
