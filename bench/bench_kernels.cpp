@@ -1,52 +1,10 @@
-// Throughput of the dispatched kernels against their reference twins, per ISA
-// the machine runs, on the shapes the model uses. W is rotated through copies
-// totalling more than a last-level cache, so `linear` streams it from memory
-// as it does in the model, where every layer has its own weights.
-#include <benchmark/benchmark.h>
+// The smaller kernels on every ISA the CPU runs, at the model's sizes
+// (kernels::linear is in bench_gemm.cpp).
+#include "bench/bench_common.h"
 
-#include <algorithm>
-#include <cstdint>
-#include <random>
-#include <string>
-#include <vector>
-
-#include "kernels/kernels.h"
-
-namespace kernels = ember::kernels;
+namespace ember::bench {
 
 namespace {
-
-using LinearFn = void (*)(const float*, int64_t, const float*, int64_t, const float*, float*,
-                          int64_t, int64_t, int64_t, int64_t);
-
-std::vector<float> random_floats(size_t n) {
-    std::mt19937 rng(1);
-    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-    std::vector<float> v(n);
-    for (float& x : v) x = dist(rng);
-    return v;
-}
-
-// Args: M, N, K.
-void bench_linear(benchmark::State& state, kernels::Isa isa, LinearFn fn) {
-    const int64_t M = state.range(0), N = state.range(1), K = state.range(2);
-    const int64_t w_size = N * K;
-    const int64_t copies = std::max<int64_t>(2, (128 << 20) / 4 / w_size);
-    const std::vector<float> A = random_floats(size_t(M * K));
-    const std::vector<float> W = random_floats(size_t(w_size * copies));
-    const std::vector<float> bias = random_floats(size_t(N));
-    std::vector<float> C(size_t(M * N));
-    kernels::set_isa(isa);
-    int64_t i = 0;
-    for (auto _ : state) {
-        fn(A.data(), K, W.data() + (i++ % copies) * w_size, K, bias.data(), C.data(), N, M, N, K);
-        benchmark::DoNotOptimize(C.data());
-    }
-    state.counters["GFLOP/s"] = benchmark::Counter(2.0 * double(M * N * K),
-                                                   benchmark::Counter::kIsIterationInvariantRate,
-                                                   benchmark::Counter::kIs1000);
-    state.SetBytesProcessed(state.iterations() * w_size * int64_t(sizeof(float)));
-}
 
 // Args: M, N, K (attention probabilities (M,K) · values (K,N)).
 void bench_matmul(benchmark::State& state, kernels::Isa isa) {
@@ -58,11 +16,10 @@ void bench_matmul(benchmark::State& state, kernels::Isa isa) {
         kernels::matmul(A.data(), K, B.data(), N, C.data(), N, M, N, K);
         benchmark::DoNotOptimize(C.data());
     }
-    state.counters["GFLOP/s"] = benchmark::Counter(2.0 * double(M * N * K),
-                                                   benchmark::Counter::kIsIterationInvariantRate,
-                                                   benchmark::Counter::kIs1000);
+    set_flops(state, 2.0 * double(M * N * K));
 }
 
+// Args: n.
 void bench_gelu(benchmark::State& state, kernels::Isa isa) {
     std::vector<float> x = random_floats(size_t(state.range(0)));
     kernels::set_isa(isa);
@@ -73,31 +30,50 @@ void bench_gelu(benchmark::State& state, kernels::Isa isa) {
     state.SetItemsProcessed(state.iterations() * state.range(0));
 }
 
-void linear_shapes(benchmark::internal::Benchmark* b) {
-    b->Args({1, 4096, 1024})->Args({16, 2048, 512})->Args({4, 512, 512})->Args({24, 2048, 512})
-        ->Args({24, 512, 2048})->Args({256, 1024, 1024});
+// Args: rows, dim.
+void bench_layer_norm(benchmark::State& state, kernels::Isa isa) {
+    const int64_t rows = state.range(0), dim = state.range(1);
+    std::vector<float> x = random_floats(size_t(rows * dim));
+    const std::vector<float> gamma = random_floats(size_t(dim), 2), beta = random_floats(size_t(dim), 3);
+    kernels::set_isa(isa);
+    for (auto _ : state) {
+        kernels::layer_norm(x.data(), dim, gamma.data(), beta.data(), 1e-5f, x.data(), dim, rows, dim);
+        benchmark::DoNotOptimize(x.data());
+    }
+    state.SetItemsProcessed(state.iterations() * rows * dim);
 }
 
-// Registered at start-up, once per ISA the CPU runs.
+// Args: rows, cols (the joiner's log_softmax over 4097 symbols per hypothesis).
+void bench_log_softmax(benchmark::State& state, kernels::Isa isa) {
+    const int64_t rows = state.range(0), cols = state.range(1);
+    // log_softmax is idempotent: running it again on its own output is the same work.
+    std::vector<float> x = random_floats(size_t(rows * cols));
+    kernels::set_isa(isa);
+    for (auto _ : state) {
+        kernels::log_softmax(x.data(), cols, rows, cols);
+        benchmark::DoNotOptimize(x.data());
+    }
+    state.SetItemsProcessed(state.iterations() * rows * cols);
+}
+
 const bool registered = [] {
-    benchmark::RegisterBenchmark("linear/ref", bench_linear, kernels::Isa::generic,
-                                 kernels::ref::linear)
-        ->Apply(linear_shapes);
-    for (kernels::Isa isa : {kernels::Isa::generic, kernels::Isa::avx2, kernels::Isa::avx512}) {
-        if (!kernels::isa_supported(isa)) continue;
+    for (kernels::Isa isa : supported_isas()) {
         const std::string name = kernels::isa_name(isa);
-        benchmark::RegisterBenchmark(("linear/" + name).c_str(), bench_linear, isa,
-                                     LinearFn(kernels::linear))
-            ->Apply(linear_shapes);
         benchmark::RegisterBenchmark(("matmul/" + name).c_str(), bench_matmul, isa)
-            ->Args({60, 64, 70})
-            ->Args({60, 16, 70})
-            ->Args({60, 128, 70});
-        benchmark::RegisterBenchmark(("gelu/" + name).c_str(), bench_gelu, isa)->Arg(24 * 2048);
+            ->ArgNames({"M", "N", "K"})
+            ->Args({5, 64, 35})  // streaming attention, one head: probabilities · values
+            ->Args({60, 64, 70});
+        benchmark::RegisterBenchmark(("gelu/" + name).c_str(), bench_gelu, isa)->Arg(5 * 2048);
+        benchmark::RegisterBenchmark(("layer_norm/" + name).c_str(), bench_layer_norm, isa)
+            ->ArgNames({"rows", "dim"})
+            ->Args({5, 512});
+        benchmark::RegisterBenchmark(("log_softmax/" + name).c_str(), bench_log_softmax, isa)
+            ->ArgNames({"rows", "cols"})
+            ->Args({10, 4097});
     }
     return true;
 }();
 
 }  // namespace
 
-BENCHMARK_MAIN();
+}  // namespace ember::bench

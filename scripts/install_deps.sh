@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # Installs, by Debian package name, what ember needs to build (and, with
-# --test, to run its tests: Catch2 and torchaudio as the reference).
+# --test, to run its tests: Catch2 and torchaudio as the reference; with
+# --bench, to build bench/: Google Benchmark, Eigen and OpenBLAS).
+#   bash scripts/install_deps.sh [--test] [--bench]
 set -euo pipefail
 
 packages=(g++ cmake make libxsimd-dev)
-if [[ "${1:-}" == "--test" ]]; then
-  packages+=(catch2 python3-numpy python3-torchaudio espeak-ng sox python3-sentencepiece sentencepiece)
-fi
+for flag in "$@"; do
+  case "$flag" in
+    --test) packages+=(catch2 python3-numpy python3-torchaudio espeak-ng sox python3-sentencepiece sentencepiece) ;;
+    --bench) packages+=(libbenchmark-dev libeigen3-dev libopenblas-dev) ;;
+    *) echo "usage: install_deps.sh [--test] [--bench]" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do

@@ -16,5 +16,6 @@ int encode(const Args& args);   // tools/verb_encode.cpp
 int decode(const Args& args);   // tools/verb_decode.cpp
 int features(const Args& args); // tools/verb_features.cpp
 int transcribe(const Args& args);  // tools/verb_transcribe.cpp
+int bench(const Args& args);       // tools/verb_bench.cpp
 
 }  // namespace ember::verbs
