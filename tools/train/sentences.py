@@ -1,0 +1,94 @@
+"""Sentence extraction from Debian's `fortunes` package.
+
+Every fortune file under /usr/share/games/fortunes (except ascii-art) is split
+into fortunes, attribution lines ("-- Author") are dropped, each fortune is cut
+into sentences at . ! ?, and every sentence is normalised to what the model
+writes: lower-case letters, apostrophe and single spaces.
+
+A sentence is kept only when its normalised text is exactly what espeak-ng will
+say, so anything espeak would expand differently from its spelling is rejected:
+digits, symbols, acronyms in capitals, abbreviations, stray single letters.
+Kept sentences have 4-16 words; duplicates are removed.
+"""
+
+import os
+import re
+
+FORTUNE_DIR = "/usr/share/games/fortunes"
+SKIP_FILES = {"ascii-art"}
+MIN_WORDS, MAX_WORDS = 4, 16
+
+_REJECT_CHARS = re.compile(r"[0-9@#$%&*/\\_=<>|\[\]{}~^+`]")
+_ACRONYM = re.compile(r"\b[A-Z]{2,}\b")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_ABBREVIATIONS = {"mr", "mrs", "ms", "dr", "st", "jr", "sr", "etc", "vs", "eg",
+                  "ie", "co", "inc", "ltd", "prof", "rev", "gen", "col", "lt",
+                  "sgt", "capt", "gov", "sen", "rep", "no", "vol", "ch", "pp"}
+_SINGLE_LETTER_WORDS = {"a", "i", "o"}
+
+
+def normalise(text):
+    """Lower-case, hyphens and dashes to spaces, only [a-z' ] kept, spaces collapsed.
+
+    Apostrophes survive only inside words (so quotes 'like this' lose theirs).
+    """
+    text = text.lower().replace("-", " ")
+    text = re.sub(r"[^a-z' ]", " ", text)
+    words = [w.strip("'") for w in text.split()]
+    return " ".join(w for w in words if w)
+
+
+def fortunes(path):
+    """Yield each fortune of one file as one line of text, attributions removed."""
+    with open(path, encoding="latin-1") as f:
+        raw = f.read()
+    for block in raw.split("\n%\n"):
+        lines = []
+        for line in block.splitlines():
+            if line.strip().startswith("--"):
+                break  # attribution: this line and the rest of the fortune
+            lines.append(line.strip())
+        text = " ".join(l for l in lines if l)
+        if text:
+            yield text
+
+
+def usable(sentence):
+    """The normalised sentence if espeak will say exactly it, else None."""
+    if not sentence.isascii() or "\b" in sentence:  # overstruck text
+        return None
+    if _REJECT_CHARS.search(sentence) or _ACRONYM.search(sentence):
+        return None
+    if re.search(r"\b[A-Za-z]\.", sentence):  # initials, e.g. "J. Smith"
+        return None
+    text = normalise(sentence)
+    words = text.split()
+    if not MIN_WORDS <= len(words) <= MAX_WORDS:
+        return None
+    for w in words:
+        if w in _ABBREVIATIONS or (len(w) == 1 and w not in _SINGLE_LETTER_WORDS):
+            return None
+        if w.count("'") > 1:
+            return None
+    return text
+
+
+def extract_sentences(fortune_dir=FORTUNE_DIR):
+    """All usable sentences, deduplicated, in a fixed order (sorted)."""
+    names = sorted(n for n in os.listdir(fortune_dir)
+                   if "." not in n and n not in SKIP_FILES)
+    kept = set()
+    for name in names:
+        for fortune in fortunes(os.path.join(fortune_dir, name)):
+            for sentence in _SENTENCE_END.split(fortune):
+                text = usable(sentence)
+                if text:
+                    kept.add(text)
+    return sorted(kept)
+
+
+if __name__ == "__main__":
+    sentences = extract_sentences()
+    print(len(sentences), "sentences")
+    for s in sentences[::max(1, len(sentences) // 20)]:
+        print(" ", s)

@@ -1,0 +1,252 @@
+"""Train the small Emformer RNN-T on the synthetic speech; resumes by itself.
+
+    nohup nice -n 19 /usr/bin/python3 tools/train/train.py \
+        [--data /work/ember-train/data] [--ckpt-dir /work/ember-train/checkpoints] &
+
+Expects in --data: train.tsv, test.tsv, test_voice.tsv (make_data.py),
+global_stats.json (compute_stats.py) and spm_char.model (train_spm.py).
+
+Recipe (issue 6): model.CONFIG; loss = (RNN-T + 0.4 CTC) / target tokens;
+Adam (0.9, 0.98), peak lr 2e-3 after 250 linear warm-up steps, cosine decay to
+zero at the last step of --epochs; first epoch shortest-first, later epochs
+shuffled batches of similar length; at most --max-frames padded feature
+frames per batch; gradient norm clipped at 5.
+
+Writes to --ckpt-dir:
+    latest.pt        every --checkpoint-minutes and at each epoch end; the
+                     next run starts from it (same step, epoch, batch)
+    best.pt          the weights with the lowest held-out WER so far
+    curve.tsv        step, epoch, rnnt, ctc, loss, lr, elapsed_s, every --log-every steps
+    eval.tsv         greedy WER/CER on the first --eval-size utterances of
+                     test.tsv and test_voice.tsv, every --eval-every steps
+    epochs.tsv       step, epoch, batches and elapsed_s at the end of each epoch
+elapsed_s counts training time across runs (time after the last checkpoint
+of a killed run is lost and not counted).
+"""
+
+import argparse
+import math
+import os
+import random
+import time
+
+import sentencepiece as spm
+import torch
+import torchaudio
+
+from evaluate import evaluate
+from features import features, load_global_stats, num_frames, read_wav
+from model import BLANK, CONFIG, Trainable
+
+RIGHT_CONTEXT = CONFIG["right_context_length"]
+
+
+def read_manifest(path):
+    with open(path) as f:
+        return [tuple(l.rstrip("\n").split("\t", 1)) for l in f if l.strip()]
+
+
+def make_batches(items, order, max_frames):
+    """Greedy batches in the given order; padded size (n x longest) <= max_frames."""
+    batches, batch, longest = [], [], 0
+    for i in order:
+        frames = items[i]["frames"] + RIGHT_CONTEXT
+        if batch and (len(batch) + 1) * max(longest, frames) > max_frames:
+            batches.append(batch)
+            batch, longest = [], 0
+        batch.append(i)
+        longest = max(longest, frames)
+    if batch:
+        batches.append(batch)
+    return batches
+
+
+def epoch_batches(items, epoch, seed, max_frames):
+    """Epoch 0: shortest first. Later: sorted by jittered length, batch order shuffled."""
+    if epoch == 0:
+        order = sorted(range(len(items)), key=lambda i: items[i]["frames"])
+        return make_batches(items, order, max_frames)
+    rng = random.Random(f"{seed}/epoch/{epoch}")
+    keys = [it["frames"] * rng.uniform(0.9, 1.1) for it in items]
+    order = sorted(range(len(items)), key=lambda i: keys[i])
+    batches = make_batches(items, order, max_frames)
+    rng.shuffle(batches)
+    return batches
+
+
+def collate(batch_items, mean, invstddev):
+    """-> sources (B, T + right context, 80), source lengths (B,) unpadded,
+    targets (B, U) int32, target lengths (B,) int32."""
+    feats = [features(read_wav(it["path"]), mean, invstddev) for it in batch_items]
+    sources = torch.nn.utils.rnn.pad_sequence(feats, batch_first=True)
+    source_lengths = torch.tensor([f.shape[0] - RIGHT_CONTEXT for f in feats], dtype=torch.int32)
+    targets = torch.nn.utils.rnn.pad_sequence(
+        [torch.tensor(it["tokens"], dtype=torch.int32) for it in batch_items], batch_first=True)
+    target_lengths = torch.tensor([len(it["tokens"]) for it in batch_items], dtype=torch.int32)
+    return sources, source_lengths, targets, target_lengths
+
+
+def learning_rate(step, peak, warmup, total):
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    return peak * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def save(path, payload):
+    tmp = path + ".tmp"
+    torch.save(payload, tmp)
+    os.replace(tmp, path)
+
+
+def truncate_tsv(path, header, max_step):
+    """Keep the header and the rows up to max_step (a resumed run rewrites the rest)."""
+    rows = []
+    if os.path.exists(path):
+        with open(path) as f:
+            rows = [l for l in f.read().splitlines()[1:] if l and int(l.split("\t")[0]) <= max_step]
+    with open(path, "w") as f:
+        f.write(header + "\n" + "".join(r + "\n" for r in rows))
+
+
+def append_tsv(path, values):
+    with open(path, "a") as f:
+        f.write("\t".join(str(v) for v in values) + "\n")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--data", default="/work/ember-train/data")
+    p.add_argument("--ckpt-dir", default="/work/ember-train/checkpoints")
+    p.add_argument("--epochs", type=int, default=10, help="sets the length of the cosine schedule")
+    p.add_argument("--max-frames", type=int, default=10000)
+    p.add_argument("--peak-lr", type=float, default=2e-3)
+    p.add_argument("--warmup", type=int, default=250)
+    p.add_argument("--ctc-weight", type=float, default=0.4)
+    p.add_argument("--clip", type=float, default=5.0)
+    p.add_argument("--checkpoint-minutes", type=float, default=5.0)
+    p.add_argument("--log-every", type=int, default=10)
+    p.add_argument("--eval-every", type=int, default=300)
+    p.add_argument("--eval-size", type=int, default=100)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--stop-after-steps", type=int, default=0,
+                   help="exit (after a checkpoint) once this step is reached; for testing")
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    os.makedirs(args.ckpt_dir, exist_ok=True)
+
+    sp = spm.SentencePieceProcessor(model_file=os.path.join(args.data, "spm_char.model"))
+    assert sp.get_piece_size() == BLANK, "blank must be the symbol after the last piece"
+    mean, invstddev = load_global_stats(os.path.join(args.data, "global_stats.json"))
+    items = [{"path": path, "text": text, "frames": num_frames(path), "tokens": sp.encode(text)}
+             for path, text in read_manifest(os.path.join(args.data, "train.tsv"))]
+    assert all(sp.unk_id() not in it["tokens"] for it in items), "unknown characters in training text"
+    dev = {name: read_manifest(os.path.join(args.data, name + ".tsv"))[:args.eval_size]
+           for name in ("test", "test_voice")}
+
+    model = Trainable(CONFIG)
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.peak_lr, betas=(0.9, 0.98))
+    total_steps = args.epochs * len(epoch_batches(items, 0, args.seed, args.max_frames))
+    state = {"step": 0, "epoch": 0, "batch": 0, "elapsed": 0.0, "best_wer": float("inf"),
+             "total_steps": total_steps}
+    latest = os.path.join(args.ckpt_dir, "latest.pt")
+    if os.path.exists(latest):
+        ckpt = torch.load(latest, map_location="cpu")
+        model.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        state = ckpt["state"]
+        torch.set_rng_state(ckpt["torch_rng"])
+        print(f"resumed from {latest}: step {state['step']}, epoch {state['epoch']}, "
+              f"batch {state['batch']}, {state['elapsed'] / 60:.1f} min trained", flush=True)
+    curve = os.path.join(args.ckpt_dir, "curve.tsv")
+    evals = os.path.join(args.ckpt_dir, "eval.tsv")
+    epochs_tsv = os.path.join(args.ckpt_dir, "epochs.tsv")
+    truncate_tsv(curve, "step\tepoch\trnnt\tctc\tloss\tlr\telapsed_s", state["step"])
+    truncate_tsv(evals, "step\tepoch\telapsed_s\ttest_wer\ttest_cer\tvoice_wer\tvoice_cer", state["step"])
+    truncate_tsv(epochs_tsv, "step\tepoch\tbatches\telapsed_s", state["step"])
+    n_params = sum(p.numel() for p in model.rnnt.parameters())
+    print(f"{len(items)} training utterances, {n_params} parameters (exported), "
+          f"{total_steps} steps planned", flush=True)
+
+    def checkpoint():
+        save(latest, {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                      "state": state, "torch_rng": torch.get_rng_state(),
+                      "config": CONFIG, "args": vars(args)})
+
+    model.train()
+    run_start = time.time() - state["elapsed"]
+    last_ckpt = time.time()
+    sums = [0.0, 0.0, 0.0, 0]
+    while state["epoch"] < args.epochs:
+        batches = epoch_batches(items, state["epoch"], args.seed, args.max_frames)
+        epoch_start = time.time()
+        while state["batch"] < len(batches):
+            lr = learning_rate(state["step"], args.peak_lr, args.warmup, state["total_steps"])
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            sources, source_lengths, targets, target_lengths = collate(
+                [items[i] for i in batches[state["batch"]]], mean, invstddev)
+            logits, logit_lengths, ctc_log_probs = model(sources, source_lengths, targets, target_lengths)
+            tokens = target_lengths.sum().float()
+            rnnt = torchaudio.functional.rnnt_loss(
+                logits, targets, logit_lengths.int(), target_lengths, blank=BLANK,
+                reduction="sum") / tokens
+            ctc = torch.nn.functional.ctc_loss(
+                ctc_log_probs, targets, logit_lengths, target_lengths, blank=BLANK,
+                reduction="sum", zero_infinity=True) / tokens
+            loss = rnnt + args.ctc_weight * ctc
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
+            optimizer.step()
+            state["step"] += 1
+            state["batch"] += 1
+            state["elapsed"] = time.time() - run_start
+            sums = [sums[0] + rnnt.item(), sums[1] + ctc.item(), sums[2] + loss.item(), sums[3] + 1]
+
+            if state["step"] % args.log_every == 0:
+                n = sums[3]
+                append_tsv(curve, [state["step"], state["epoch"], f"{sums[0] / n:.4f}",
+                                   f"{sums[1] / n:.4f}", f"{sums[2] / n:.4f}", f"{lr:.3e}",
+                                   f"{state['elapsed']:.0f}"])
+                print(f"step {state['step']} epoch {state['epoch']} batch {state['batch']}/{len(batches)} "
+                      f"rnnt {sums[0] / n:.3f} ctc {sums[1] / n:.3f} lr {lr:.2e} "
+                      f"{state['elapsed'] / 60:.1f} min", flush=True)
+                sums = [0.0, 0.0, 0.0, 0]
+            if state["step"] % args.eval_every == 0:
+                wer, cer, pairs = evaluate(model.rnnt, dev["test"], mean, invstddev, sp)
+                vwer, vcer, _ = evaluate(model.rnnt, dev["test_voice"], mean, invstddev, sp)
+                state["elapsed"] = time.time() - run_start
+                append_tsv(evals, [state["step"], state["epoch"], f"{state['elapsed']:.0f}",
+                                   f"{wer:.2f}", f"{cer:.2f}", f"{vwer:.2f}", f"{vcer:.2f}"])
+                print(f"eval step {state['step']}: test WER {wer:.2f} CER {cer:.2f}, "
+                      f"held-out voice WER {vwer:.2f} CER {vcer:.2f}\n"
+                      f"  REF {pairs[0][0]}\n  HYP {pairs[0][1]}", flush=True)
+                if wer < state["best_wer"]:
+                    state["best_wer"] = wer
+                    save(os.path.join(args.ckpt_dir, "best.pt"),
+                         {"model": model.state_dict(), "config": CONFIG,
+                          "step": state["step"], "test_wer": wer, "test_cer": cer,
+                          "voice_wer": vwer, "voice_cer": vcer})
+            stop = args.stop_after_steps and state["step"] >= args.stop_after_steps
+            if stop or time.time() - last_ckpt > 60 * args.checkpoint_minutes:
+                checkpoint()
+                last_ckpt = time.time()
+            if stop:
+                print(f"stopped at step {state['step']} (--stop-after-steps)", flush=True)
+                return
+        append_tsv(epochs_tsv, [state["step"], state["epoch"], len(batches),
+                                f"{state['elapsed']:.0f}"])
+        print(f"epoch {state['epoch']} done: {len(batches)} batches, "
+              f"{(time.time() - epoch_start) / 60:.1f} min this run", flush=True)
+        state["epoch"] += 1
+        state["batch"] = 0
+        checkpoint()
+        last_ckpt = time.time()
+    print("training finished", flush=True)
+
+
+if __name__ == "__main__":
+    main()
