@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "engine/error.h"
+#include "engine/mapped_file.h"
 
 namespace ember {
 
@@ -52,28 +53,28 @@ std::vector<int64_t> parse_shape(const std::string& text, const std::string& pat
 
 }  // namespace
 
-NpyArray read_npy(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) fail(path, ": cannot open: ", std::strerror(errno));
-    char magic[8];
-    if (!in.read(magic, 8) || std::memcmp(magic, "\x93NUMPY", 6) != 0)
-        fail(path, ": not a NumPy .npy file (bad magic)");
-    const int major = static_cast<unsigned char>(magic[6]);
+NpyArray parse_npy(const uint8_t* data, size_t size, const std::string& origin) {
+    const std::string& path = origin;
+    if (size < 8 || std::memcmp(data, "\x93NUMPY", 6) != 0) fail(path, ": not a NumPy .npy file (bad magic)");
+    const int major = data[6];
+    size_t at = 8;
     uint32_t header_length = 0;
     if (major == 1) {
-        unsigned char b[2];
-        if (!in.read(reinterpret_cast<char*>(b), 2)) fail(path, ": truncated .npy header");
-        header_length = b[0] | (b[1] << 8);
+        if (size - at < 2) fail(path, ": truncated .npy header");
+        header_length = data[at] | (data[at + 1] << 8);
+        at += 2;
     } else if (major == 2 || major == 3) {
-        unsigned char b[4];
-        if (!in.read(reinterpret_cast<char*>(b), 4)) fail(path, ": truncated .npy header");
-        header_length = b[0] | (b[1] << 8) | (b[2] << 16) | (static_cast<uint32_t>(b[3]) << 24);
+        if (size - at < 4) fail(path, ": truncated .npy header");
+        header_length = data[at] | (data[at + 1] << 8) | (data[at + 2] << 16) |
+                        (static_cast<uint32_t>(data[at + 3]) << 24);
+        at += 4;
         if (header_length > (1u << 20)) fail(path, ": .npy header of ", header_length, " bytes is implausible");
     } else {
         fail(path, ": unsupported .npy format version ", major);
     }
-    std::string header(header_length, '\0');
-    if (!in.read(header.data(), header_length)) fail(path, ": truncated .npy header");
+    if (size - at < header_length) fail(path, ": truncated .npy header");
+    const std::string header(reinterpret_cast<const char*>(data + at), header_length);
+    at += header_length;
 
     const std::string descr = header_field(header, "descr", path);
     if (descr != "'<f4'")
@@ -83,9 +84,7 @@ NpyArray read_npy(const std::string& path) {
     NpyArray array;
     array.shape = parse_shape(header_field(header, "shape", path), path);
 
-    const std::streampos data_start = in.tellg();
-    in.seekg(0, std::ios::end);
-    const uint64_t available = static_cast<uint64_t>(in.tellg() - data_start);
+    const uint64_t available = size - at;
     uint64_t count = 1;
     for (int64_t dim : array.shape) {
         if (dim != 0 && count > available / sizeof(float) / static_cast<uint64_t>(dim))
@@ -95,10 +94,14 @@ NpyArray read_npy(const std::string& path) {
     if (count * sizeof(float) != available)
         fail(path, ": .npy data holds ", available, " bytes but its shape needs ", count * sizeof(float));
     array.values.resize(count);
-    in.seekg(data_start);
-    if (count && !in.read(reinterpret_cast<char*>(array.values.data()), static_cast<std::streamsize>(count * 4)))
-        fail(path, ": error reading .npy data");
+    if (count) std::memcpy(array.values.data(), data + at, count * sizeof(float));
     return array;
+}
+
+NpyArray read_npy(const std::string& path) {
+    // MappedFile names the path and the reason (missing, a directory, empty, ...).
+    const MappedFile file(path);
+    return parse_npy(file.data(), file.size(), path);
 }
 
 void write_npy(const std::string& path, const float* data, const std::vector<int64_t>& shape) {

@@ -3,6 +3,8 @@
 // its own state) may run one Model at once.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -26,6 +28,9 @@ struct Model {
 // config implies present with its shape and nothing else. Throws ember::Error
 // naming the file and the problem.
 Model load_model(const std::string& path);
+// The same over `size` bytes in memory (copied into an aligned buffer the
+// Model owns); `origin` names them in errors. For tests and fuzzing.
+Model load_model_from_bytes(const uint8_t* data, size_t size, const std::string& origin);
 
 // The metadata entries ember writes for `metadata` (keys listed in docs/FORMAT.md).
 std::vector<std::pair<std::string, MetadataValue>> model_metadata_entries(const ModelMetadata& metadata);

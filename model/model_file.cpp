@@ -1,5 +1,6 @@
 // The model-level keys of a .ember file (docs/FORMAT.md, "Metadata keys").
 #include <map>
+#include <utility>
 
 #include "model/model.h"
 #include "model/tensor_list.h"
@@ -232,15 +233,34 @@ ModelMetadata decode_model_metadata(const EmberFile& file) {
     return m;
 }
 
-Model load_model(const std::string& path) {
+namespace {
+
+// Everything after the container is parsed, shared by the file and in-memory loads.
+Model finish_loading(EmberFile file) {
     Model model;
-    model.file = open_ember_file(path);
+    model.file = std::move(file);
     model.metadata = decode_model_metadata(model.file);
+    // Every layer has at least one tensor: a file with fewer tensors than its
+    // config has layers is refused before the config's tensor list (up to
+    // ~90k names for 4096 + 4096 layers) is built and compared.
+    const EmformerRnntConfig& c = model.config();
+    const uint64_t layers = static_cast<uint64_t>(c.transformer_num_layers) + static_cast<uint64_t>(c.num_lstm_layers);
+    if (layers > model.file.tensors.size())
+        fail(model.file.origin, ": the config has ", c.transformer_num_layers, " Emformer and ", c.num_lstm_layers,
+             " LSTM layers, but the file holds only ", model.file.tensors.size(), " tensors");
     std::map<std::string, std::vector<int64_t>> shapes;
     for (const TensorInfo& tensor : model.file.tensors) shapes[tensor.name] = tensor.shape;
-    check_tensor_shapes(emformer_rnnt_tensors(model.config()), shapes, path);
+    check_tensor_shapes(emformer_rnnt_tensors(model.config()), shapes, model.file.origin);
     model.weights = bind_weights(model.config(), model.file);
     return model;
+}
+
+}  // namespace
+
+Model load_model(const std::string& path) { return finish_loading(open_ember_file(path)); }
+
+Model load_model_from_bytes(const uint8_t* data, size_t size, const std::string& origin) {
+    return finish_loading(parse_ember_file(MappedFile::from_bytes(data, size), origin));
 }
 
 }  // namespace ember

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# The test command (README.md): install what the tests need, configure, build,
+# The test command (README.md): install what the tests need, configure, build
+# (benchmarks included, so that CI builds them and runs each once briefly),
 # run every test with ctest. Build directory: build-test/ (or $EMBER_BUILD_DIR).
+# The hardening jobs (scripts/sanitize.sh asan|tsan, fuzz/run.sh) run apart.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/install_deps.sh --test
+bash scripts/install_deps.sh --test --bench
 build="${EMBER_BUILD_DIR:-build-test}"
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release
+start=$SECONDS
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DEMBER_BUILD_BENCH=ON
 cmake --build "$build" -j"$(nproc)"
 ctest --test-dir "$build" --output-on-failure -j"$(nproc)"
+echo "test.sh: done in $((SECONDS - start)) s"
