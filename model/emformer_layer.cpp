@@ -194,7 +194,7 @@ void emformer_layer(const EmformerLayerWeights& w, const EmformerRnntConfig& con
     ops::layer_norm(result, w.pos_ff_layer_norm, kLayerNormEps, ffn);
     const Tensor hidden = buffers.ffn_hidden.rows_slice(0, R + U);
     ops::linear(ffn, w.pos_ff_linear_in, hidden);
-    ops::activate(hidden, ops::parse_activation(config.transformer_activation));
+    ops::activate(hidden, w.activation);
     ops::linear(hidden, w.pos_ff_linear_out, ffn);
     ops::add(result, ffn);
     ops::layer_norm(ffn, w.layer_norm_output, kLayerNormEps, x);

@@ -45,6 +45,7 @@ ModelWeights bind_weights(const EmformerRnntConfig& config, const EmberFile& fil
         layer.pos_ff_linear_out = bind.linear(p + ".pos_ff.4", true);
         layer.layer_norm_input = bind.layer_norm(p + ".layer_norm_input");
         layer.layer_norm_output = bind.layer_norm(p + ".layer_norm_output");
+        layer.activation = ops::parse_activation(config.transformer_activation);
         t.layers.push_back(layer);
     }
     t.output_linear = bind.linear("transcriber.output_linear", true);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "engine/ember_file.h"
+#include "engine/ops.h"
 #include "engine/tensor.h"
 #include "model/config.h"
 
@@ -22,6 +23,7 @@ struct EmformerLayerWeights {
     LinearWeights pos_ff_linear_out;           // pos_ff.4, (D, ffn_dim)
     LayerNormWeights layer_norm_input;         // (D)
     LayerNormWeights layer_norm_output;        // (D)
+    ops::Activation activation;                // transformer_activation, parsed once at load
 };
 
 // _EmformerEncoder (models/rnnt.py).
