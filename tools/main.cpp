@@ -23,6 +23,7 @@ const Verb kVerbs[] = {
     {"decode", ember::verbs::decode, "transcriber + RNN-T beam search on features (.npy)"},
     {"transcribe", ember::verbs::transcribe, "audio (.wav, or raw PCM on standard input) -> text"},
     {"features", ember::verbs::features, "audio (.wav or .npy waveform) -> model input features (.npy)"},
+    {"eval", ember::verbs::eval, "word and character error rates over a list of WAV files and their texts"},
     {"bench", ember::verbs::bench, "measure a model's speed and memory on this machine (random input)"},
 };
 

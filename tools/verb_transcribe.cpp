@@ -11,11 +11,11 @@
 #include <vector>
 
 #include "engine/raw_pcm.h"
-#include "engine/wav.h"
 #include "kernels/kernels.h"
 #include "model/model.h"
 #include "model/recognizer.h"
 #include "tools/cli.h"
+#include "tools/recognize_file.h"
 #include "tools/verbs.h"
 
 namespace ember::verbs {
@@ -62,41 +62,22 @@ std::string final_line(const Model& model, const std::string& name, const Recogn
     return line + "]}";
 }
 
-// Feeds `samples` to the stream, decoding as chunks complete; with JSON
-// streaming output, a partial line per decoded chunk.
+// With JSON streaming output, a partial line per decoded chunk.
 template <class Emit>
-void feed(Stream& stream, const std::string& name, const float* samples, int64_t count, int64_t rate, bool json,
-          Emit& emit) {
-    accept_waveform(stream, samples, count, rate);
-    while (is_ready(stream)) {
-        const int64_t before = stream.chunks;
-        decode(stream);
-        if (json && stream.recognizer->options.streaming && stream.chunks != before && !stream.decoded_all)
-            emit("{\"file\": " + cli::json_quote(name) + ", \"chunk\": " + std::to_string(stream.chunks - 1) +
-                 ", \"partial\": " + cli::json_quote(stream.current.text) + "}");
-    }
-}
-
-template <class Emit>
-void finish_stream(Stream& stream, const std::string& name, bool json, Emit& emit) {
-    input_finished(stream);
-    while (is_ready(stream)) decode(stream);
-    emit(final_line(*stream.recognizer->model, name, result(stream), json));
+tools::AfterChunk partial_lines(const std::string& name, bool json, Emit& emit) {
+    if (!json) return nullptr;
+    return [&emit, name](const Stream& stream) {
+        emit("{\"file\": " + cli::json_quote(name) + ", \"chunk\": " + std::to_string(stream.chunks - 1) +
+             ", \"partial\": " + cli::json_quote(stream.current.text) + "}");
+    };
 }
 
 Output transcribe_file(const Recognizer& recognizer, const std::string& path, bool json) {
     Output output;
     auto emit = [&output](const std::string& line) { output.lines.push_back(line); };
     try {
-        cli::check_input_file(path);
-        const Audio audio = read_wav(path);
-        Stream stream = make_stream(recognizer);
-        // Pieces of about 100 ms, as audio would arrive live.
-        const int64_t piece = std::max<int64_t>(1, audio.sample_rate / 10);
-        const int64_t total = static_cast<int64_t>(audio.samples.size());
-        for (int64_t at = 0; at < total; at += piece)
-            feed(stream, path, audio.samples.data() + at, std::min(piece, total - at), audio.sample_rate, json, emit);
-        finish_stream(stream, path, json, emit);
+        const RecognitionResult final = tools::recognize_wav_file(recognizer, path, partial_lines(path, json, emit));
+        emit(final_line(*recognizer.model, path, final, json));
     } catch (const std::exception& error) {
         output.error = error.what();
     }
@@ -119,13 +100,14 @@ int transcribe_stdin(const Recognizer& recognizer, RawFormat format, int64_t rat
         samples.clear();
         raw_pcm_accept(decoder, bytes.data(), n, samples);
         const int64_t chunks = stream.chunks;
-        feed(stream, "-", samples.data(), static_cast<int64_t>(samples.size()), rate, json, emit);
+        tools::feed_samples(stream, samples.data(), static_cast<int64_t>(samples.size()), rate,
+                            partial_lines("-", json, emit));
         if (show_partial && stream.chunks != chunks) std::fprintf(stderr, "\r%s", stream.current.text.c_str());
     }
     if (std::ferror(stdin)) fail("standard input: read error");
     raw_pcm_finish(decoder);
     if (show_partial) std::fprintf(stderr, "\r\033[K");
-    finish_stream(stream, "-", json, emit);
+    emit(final_line(*recognizer.model, "-", tools::finish_stream(stream), json));
     return 0;
 }
 

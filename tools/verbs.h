@@ -17,5 +17,6 @@ int decode(const Args& args);   // tools/verb_decode.cpp
 int features(const Args& args); // tools/verb_features.cpp
 int transcribe(const Args& args);  // tools/verb_transcribe.cpp
 int bench(const Args& args);       // tools/verb_bench.cpp
+int eval(const Args& args);        // tools/verb_eval.cpp
 
 }  // namespace ember::verbs

@@ -32,7 +32,6 @@ SENTENCES = [
 try:
     import torch
     import torchaudio
-    from torchaudio.models import RNNTBeamSearch
     from torchaudio.pipelines import rnnt_pipeline
     import sentencepiece  # noqa: F401  (the token processor imports it)
 except ImportError as error:
@@ -45,6 +44,7 @@ for tool in ("spm_train", "espeak-ng"):
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import reference  # noqa: E402
+from pipeline import feature_modules, load_16k, pipeline_text  # noqa: E402
 
 VOCAB_SIZE = 60
 PREDICTOR_GAIN = 0.1
@@ -87,28 +87,6 @@ def make_speech(scratch):
     return paths
 
 
-def load_16k(path):
-    waveform, rate = torchaudio.load(path)
-    waveform = waveform.mean(0)
-    return torchaudio.functional.resample(waveform, rate, 16000)
-
-
-def feature_modules(stats_path, right_padding):
-    """RNNTBundle.get_feature_extractor / get_streaming_feature_extractor, with our stats."""
-    def chain(pad):
-        modules = [
-            torchaudio.transforms.MelSpectrogram(sample_rate=16000, n_fft=400, n_mels=80, hop_length=160),
-            rnnt_pipeline._FunctionalModule(lambda x: x.transpose(1, 0)),
-            rnnt_pipeline._FunctionalModule(lambda x: rnnt_pipeline._piecewise_linear_log(x * rnnt_pipeline._gain)),
-            rnnt_pipeline._GlobalStatsNormalization(stats_path),
-        ]
-        if pad:
-            modules.append(rnnt_pipeline._FunctionalModule(
-                lambda x: torch.nn.functional.pad(x, (0, 0, 0, right_padding))))
-        return rnnt_pipeline._ModuleFeatureExtractor(torch.nn.Sequential(*modules))
-    return chain(True), chain(False)
-
-
 def write_global_stats(waveforms, path):
     mel = torchaudio.transforms.MelSpectrogram(sample_rate=16000, n_fft=400, n_mels=80, hop_length=160)
     feats = torch.cat([rnnt_pipeline._piecewise_linear_log(mel(w).transpose(1, 0) * rnnt_pipeline._gain)
@@ -117,28 +95,6 @@ def write_global_stats(waveforms, path):
     invstddev = 1.0 / feats.std(0).clamp(min=1e-3)
     with open(path, "w") as f:
         json.dump({"mean": mean.tolist(), "invstddev": invstddev.tolist()}, f)
-
-
-def pipeline_text(model, extractors, token_processor, waveform, beam, streaming):
-    full, streaming_extractor = extractors
-    decoder = RNNTBeamSearch(model, CONFIG["num_symbols"] - 1)
-    with torch.no_grad():
-        if not streaming:
-            features, length = full(waveform)
-            hypos = decoder(features, length, beam)
-            return token_processor(hypos[0][0])
-        hop = 160
-        step = CONFIG["segment_length"] * hop
-        window = (CONFIG["segment_length"] + CONFIG["right_context_length"]) * hop
-        state, hypothesis, transcript = None, None, ""
-        for i in range(0, len(waveform), step):
-            segment = waveform[i:i + window]
-            segment = torch.nn.functional.pad(segment, (0, window - len(segment)))
-            features, length = streaming_extractor(segment)
-            hypos, state = decoder.infer(features, length, beam, state=state, hypothesis=hypothesis)
-            hypothesis = hypos[0]
-            transcript += token_processor(hypothesis[0], lstrip=False)
-        return transcript.strip()
 
 
 def main():
@@ -182,7 +138,7 @@ def main():
                 [args.ember, "transcribe", ember_model, *wavs, *flags, "--json"]).splitlines()
                 if "partial" not in json.loads(line)]
             for path, waveform, line, final in zip(wavs, waveforms, got, finals):
-                want = pipeline_text(model, extractors, token_processor, waveform, beam, streaming)
+                want = pipeline_text(model, CONFIG, extractors, token_processor, waveform, beam, streaming)
                 # A decoder that emits nothing proves nothing: at least a token
                 # per 10 encoder frames of 40 ms.
                 frames = len(waveform) / 16000 / 0.04

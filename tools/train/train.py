@@ -119,6 +119,9 @@ def main():
     p.add_argument("--data", default="/work/ember-train/data")
     p.add_argument("--ckpt-dir", default="/work/ember-train/checkpoints")
     p.add_argument("--epochs", type=int, default=10, help="sets the length of the cosine schedule")
+    p.add_argument("--schedule-steps", type=int, default=0,
+                   help="end the cosine schedule, and training, at this step instead of at the end "
+                        "of --epochs; a resumed run takes the new schedule from here on")
     p.add_argument("--max-frames", type=int, default=10000)
     p.add_argument("--peak-lr", type=float, default=2e-3)
     p.add_argument("--warmup", type=int, default=250)
@@ -148,7 +151,7 @@ def main():
 
     model = Trainable(CONFIG)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.peak_lr, betas=(0.9, 0.98))
-    total_steps = args.epochs * len(epoch_batches(items, 0, args.seed, args.max_frames))
+    total_steps = args.schedule_steps or args.epochs * len(epoch_batches(items, 0, args.seed, args.max_frames))
     state = {"step": 0, "epoch": 0, "batch": 0, "elapsed": 0.0, "best_wer": float("inf"),
              "total_steps": total_steps}
     latest = os.path.join(args.ckpt_dir, "latest.pt")
@@ -157,6 +160,7 @@ def main():
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
         state = ckpt["state"]
+        state["total_steps"] = total_steps
         torch.set_rng_state(ckpt["torch_rng"])
         print(f"resumed from {latest}: step {state['step']}, epoch {state['epoch']}, "
               f"batch {state['batch']}, {state['elapsed'] / 60:.1f} min trained", flush=True)
@@ -179,7 +183,7 @@ def main():
     run_start = time.time() - state["elapsed"]
     last_ckpt = time.time()
     sums = [0.0, 0.0, 0.0, 0]
-    while state["epoch"] < args.epochs:
+    while state["epoch"] < args.epochs and state["step"] < total_steps:
         batches = epoch_batches(items, state["epoch"], args.seed, args.max_frames)
         epoch_start = time.time()
         while state["batch"] < len(batches):
@@ -230,12 +234,13 @@ def main():
                          {"model": model.state_dict(), "config": CONFIG,
                           "step": state["step"], "test_wer": wer, "test_cer": cer,
                           "voice_wer": vwer, "voice_cer": vcer})
-            stop = args.stop_after_steps and state["step"] >= args.stop_after_steps
+            stop = (args.stop_after_steps and state["step"] >= args.stop_after_steps) \
+                or state["step"] >= total_steps
             if stop or time.time() - last_ckpt > 60 * args.checkpoint_minutes:
                 checkpoint()
                 last_ckpt = time.time()
             if stop:
-                print(f"stopped at step {state['step']} (--stop-after-steps)", flush=True)
+                print(f"stopped at step {state['step']} of {total_steps}", flush=True)
                 return
         append_tsv(epochs_tsv, [state["step"], state["epoch"], len(batches),
                                 f"{state['elapsed']:.0f}"])
