@@ -1,0 +1,100 @@
+"""The shipped model: `ember transcribe` text == torchaudio's pipeline text on the samples.
+
+The torchaudio side is built from the .ember file itself (tests/python/ember_file.py
+reads its config, weights and global stats), so the comparison needs nothing
+but what the repo ships: models/tiny-en.ember, its SentencePiece model
+models/tiny-en.model, and samples/*.wav. Beams 1 and 10, streaming and not.
+Every sample must also come out with some text: a model that emits nothing
+proves nothing.
+
+Run by ctest as: /usr/bin/python3 test_shipped_model.py --ember PATH --scratch DIR
+Exits 77 (skipped) without torch/torchaudio/sentencepiece.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+SKIPPED = 77
+BEAMS = (1, 10)
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+MODEL = os.path.join(ROOT, "models", "tiny-en.ember")
+SENTENCEPIECE = os.path.join(ROOT, "models", "tiny-en.model")
+SAMPLES = os.path.join(ROOT, "samples")
+
+try:
+    import torch
+    import torchaudio
+    from torchaudio.pipelines import rnnt_pipeline
+    import sentencepiece  # noqa: F401  (the token processor imports it)
+except ImportError as error:
+    print(f"skipped: {error}")
+    sys.exit(SKIPPED)
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ember_file import emformer_rnnt_config, read_ember  # noqa: E402
+from pipeline import feature_modules, load_16k, pipeline_text  # noqa: E402
+
+
+def run(cmd):
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}): {proc.stderr.strip()}")
+    return proc.stdout
+
+
+def torchaudio_model(metadata, tensors):
+    config = emformer_rnnt_config(metadata)
+    config.pop("blank")
+    model = torchaudio.models.emformer_rnnt_model(**config)
+    model.load_state_dict(tensors, strict=True)
+    return model.eval(), config
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--ember", required=True)
+    parser.add_argument("--scratch", required=True)
+    args = parser.parse_args()
+    os.makedirs(args.scratch, exist_ok=True)
+    torch.set_num_threads(1)
+
+    metadata, tensors = read_ember(MODEL)
+    model, config = torchaudio_model(metadata, tensors)
+    stats = os.path.join(args.scratch, "global_stats.json")
+    with open(stats, "w") as f:
+        json.dump({"mean": metadata["front_end.global_mean"],
+                   "invstddev": metadata["front_end.global_invstddev"]}, f)
+    extractors = feature_modules(stats, metadata["front_end.right_padding"])
+    token_processor = rnnt_pipeline._SentencePieceTokenProcessor(SENTENCEPIECE)
+    wavs = sorted(os.path.join(SAMPLES, name) for name in os.listdir(SAMPLES) if name.endswith(".wav"))
+    assert wavs, f"no samples in {SAMPLES}"
+    waveforms = [load_16k(path) for path in wavs]
+
+    failures = 0
+    for beam in BEAMS:
+        for streaming in (False, True):
+            flags = ["--beam", str(beam)] + (["--streaming"] if streaming else [])
+            got = run([args.ember, "transcribe", MODEL, *wavs, "--threads", "2", *flags]).splitlines()
+            if len(got) != len(wavs):
+                print(f"ember printed {len(got)} lines for {len(wavs)} files")
+                failures += 1
+            for path, waveform, line in zip(wavs, waveforms, got):
+                want = pipeline_text(model, config, extractors, token_processor, waveform, beam, streaming)
+                ok = line == want and want != ""
+                failures += not ok
+                mode = "streaming" if streaming else "full"
+                print(f"{os.path.basename(path):24} {beam:>4} {mode:10} {'ok' if ok else 'FAIL'}  {want!r}")
+                if not ok:
+                    print(f"    ember:      {line!r}\n    torchaudio: {want!r}")
+    if failures:
+        print(f"FAILED: {failures} comparisons")
+        return 1
+    print("the shipped model's transcripts match torchaudio's pipeline")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
