@@ -2,8 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <numeric>
+
+#include "model/search_network.h"
+#include "model/transcriber.h"
 
 namespace ember {
 
@@ -11,69 +15,17 @@ namespace {
 
 constexpr float kNegativeInfinity = -std::numeric_limits<float>::infinity();
 
-int64_t encoding_dim(const Decoder& d) { return d.model->config().encoding_dim; }
-int64_t state_floats(const Decoder& d) { return predictor_state_floats(d.model->config()); }
-float* slot_output(Decoder& d, int64_t slot) { return d.slot_outputs.data() + slot * encoding_dim(d); }
-float* slot_state(Decoder& d, int64_t slot) { return d.slot_states.data() + slot * state_floats(d); }
+// Extension rounds per frame that make_decoder reserves room for, torchaudio's
+// default step_max_tokens: a search allowed more may grow the containers.
+constexpr int64_t kReservedRounds = 100;
 
-int64_t allocate_slot(Decoder& d) {
-    if (d.free_slots.empty()) {
-        const int64_t slot = static_cast<int64_t>(d.slot_live.size());
-        d.slot_outputs.resize(d.slot_outputs.size() + static_cast<size_t>(encoding_dim(d)));
-        d.slot_states.resize(d.slot_states.size() + static_cast<size_t>(state_floats(d)));
-        d.slot_live.push_back(1);
-        return slot;
-    }
-    const int64_t slot = d.free_slots.back();
-    d.free_slots.pop_back();
-    d.slot_live[static_cast<size_t>(slot)] = 1;
-    return slot;
-}
+// Tokens whose first input gates a decoder keeps (TokenGates): on the
+// base-sized benchmark of bench/README.md at beam 10, 64 let 76% of the
+// predictor steps skip that product (every token kept: 86%).
+constexpr int64_t kKeptTokenGates = 64;
 
-// Frees every slot that no hypothesis in `keep` refers to.
-void collect_slots(Decoder& d, const std::vector<Hypothesis>& keep) {
-    std::vector<char> referenced(d.slot_live.size(), 0);
-    for (const Hypothesis& h : keep) referenced[static_cast<size_t>(h.slot)] = 1;
-    for (size_t slot = 0; slot < d.slot_live.size(); ++slot) {
-        if (d.slot_live[slot] && !referenced[slot]) {
-            d.slot_live[slot] = 0;
-            d.free_slots.push_back(static_cast<int64_t>(slot));
-        }
-    }
-}
-
-// One batched predictor step (_gen_new_hypos / _init_b_hypos): token i from
-// the state in slot from_slots[i] (-1: the zero state) into a new slot.
-std::vector<int64_t> predict(Decoder& d, const std::vector<int64_t>& tokens, const std::vector<int64_t>& from_slots) {
-    std::vector<int64_t> slots;
-    for (size_t i = 0; i < tokens.size(); ++i) slots.push_back(allocate_slot(d));
-    // Pointers are taken only now: allocating may move the pool.
-    const int64_t n = static_cast<int64_t>(tokens.size()), E = encoding_dim(d);
-    std::vector<const float*> states_in(tokens.size());
-    std::vector<float*> states_out(tokens.size());
-    for (size_t i = 0; i < tokens.size(); ++i) {
-        states_in[i] = from_slots[i] < 0 ? nullptr : slot_state(d, from_slots[i]);
-        states_out[i] = slot_state(d, slots[i]);
-    }
-    const Tensor out = d.predicted.rows_slice(0, n);
-    predictor_step(*d.model, tokens.data(), states_in.data(), states_out.data(), out, d.predictor);
-    for (int64_t i = 0; i < n; ++i) std::copy(out.row(i), out.row(i) + E, slot_output(d, slots[static_cast<size_t>(i)]));
-    return slots;
-}
-
-// _gen_next_token_probs: log-probabilities (n, V) of the next token for every
-// hypothesis in `a` at one encoder frame, the joiner run once for all of them.
-Tensor next_token_log_probs(Decoder& d, const float* frame, const std::vector<Hypothesis>& a) {
-    const int64_t n = static_cast<int64_t>(a.size()), E = encoding_dim(d);
-    const Tensor targets = d.targets.rows_slice(0, n);
-    for (int64_t i = 0; i < n; ++i) {
-        const float* out = slot_output(d, a[static_cast<size_t>(i)].slot);
-        std::copy(out, out + E, targets.row(i));
-    }
-    const Tensor log_probs = d.log_probs.rows_slice(0, n);
-    joiner_log_probs(*d.model, frame, targets, d.options.temperature, d.joint, log_probs);
-    return log_probs;
-}
+const Prefix& prefix_of(const Decoder& d, const SearchHypothesis& h) { return prefix_of(d.tree, h); }
+int32_t slot_of(const Decoder& d, const SearchHypothesis& h) { return prefix_of(d.tree, h).slot; }
 
 // torch.logaddexp on float32.
 float log_add_exp(float a, float b) {
@@ -82,118 +34,197 @@ float log_add_exp(float a, float b) {
     return m + std::log1p(std::exp(-std::fabs(a - b)));
 }
 
-// _default_hypo_sort_key: score / (len(tokens) + 1) in Python floats, then
-// held in a float32 tensor for topk.
-float sort_key(const Hypothesis& h) {
-    return static_cast<float>(static_cast<double>(h.score) / static_cast<double>(h.tokens.size() + 1));
-}
-
-// The first `count` hypotheses by descending key, as topk orders them.
-std::vector<Hypothesis> top_by_key(std::vector<Hypothesis> hypotheses, int64_t count) {
-    count = std::min<int64_t>(count, static_cast<int64_t>(hypotheses.size()));
-    std::vector<float> keys;
-    for (const Hypothesis& h : hypotheses) keys.push_back(sort_key(h));
-    std::vector<size_t> order(hypotheses.size());
-    std::iota(order.begin(), order.end(), 0);
-    std::partial_sort(order.begin(), order.begin() + count, order.end(),
-                      [&](size_t x, size_t y) { return keys[x] > keys[y]; });
-    std::vector<Hypothesis> top;
-    for (int64_t i = 0; i < count; ++i) top.push_back(std::move(hypotheses[order[static_cast<size_t>(i)]]));
-    return top;
-}
-
-// _gen_b_hypos: every hypothesis of `a` followed by a blank joins `b`,
-// merged by log-add-exp with an equal token sequence already there; `b`
-// is kept sorted by ascending score.
-void extend_with_blank(std::vector<Hypothesis>& b, const std::vector<Hypothesis>& a, const Tensor& log_probs) {
-    const int64_t blank_column = log_probs.cols - 1;  // torchaudio takes the last output as blank
-    for (size_t i = 0; i < a.size(); ++i) {
-        const float blank_score = a[i].score + log_probs.row(static_cast<int64_t>(i))[blank_column];
+// _gen_b_hypos (rnnt_decoder.py:144): every hypothesis of `a` followed by a blank joins `b`,
+// merged by log-add-exp with an equal token sequence already there; `b` is
+// kept sorted by ascending score, equal scores in insertion order (as a
+// stable sort, done in place: std::stable_sort allocates).
+void extend_with_blank(Decoder& d, std::vector<SearchHypothesis>& b, const std::vector<SearchHypothesis>& a) {
+    for (const SearchHypothesis& h : a) {
+        const float blank_score = h.score + d.slots.info[static_cast<size_t>(slot_of(d, h))].blank;
         float score = blank_score;
-        auto same = std::find_if(b.begin(), b.end(), [&](const Hypothesis& h) { return h.tokens == a[i].tokens; });
+        auto same = std::find_if(b.begin(), b.end(), [&](const SearchHypothesis& x) { return x.prefix == h.prefix; });
         if (same != b.end()) {
             score = log_add_exp(same->score, blank_score);
             b.erase(same);
         }
-        b.push_back({a[i].tokens, a[i].frames, score, a[i].slot});
+        b.push_back({h.prefix, h.emission, score});
     }
-    std::stable_sort(b.begin(), b.end(), [](const Hypothesis& x, const Hypothesis& y) { return x.score < y.score; });
+    for (size_t i = 1; i < b.size(); ++i) {
+        const SearchHypothesis x = b[i];
+        size_t j = i;
+        for (; j > 0 && x.score < b[j - 1].score; --j) b[j] = b[j - 1];
+        b[j] = x;
+    }
 }
 
-// _gen_a_hypos: the beam best non-blank extensions of `a` that beat the
-// beam-th best score in `b`, each run through the predictor.
-std::vector<Hypothesis> extend_with_token(Decoder& d, const std::vector<Hypothesis>& a, const std::vector<Hypothesis>& b,
-                                          const Tensor& log_probs, int64_t frame) {
-    const int64_t beam = d.options.beam, tokens = log_probs.cols - 1;
-    const int64_t count = static_cast<int64_t>(a.size()) * tokens;
-    std::vector<float> scores(static_cast<size_t>(count));
-    for (size_t i = 0; i < a.size(); ++i) {
-        const float* row = log_probs.row(static_cast<int64_t>(i));
-        for (int64_t j = 0; j < tokens; ++j) scores[i * tokens + j] = a[i].score + row[j];
-    }
-    const int64_t best = std::min(beam, count);
-    std::vector<int64_t> order(static_cast<size_t>(count));
-    std::iota(order.begin(), order.end(), 0);
-    std::partial_sort(order.begin(), order.begin() + best, order.end(),
-                      [&](int64_t x, int64_t y) { return scores[x] > scores[y]; });
+// _default_hypo_sort_key (rnnt_decoder.py:51): score / (len(tokens) + 1) in
+// Python floats, then held in a float32 tensor for topk.
+float sort_key(const Decoder& d, const SearchHypothesis& h) {
+    return static_cast<float>(static_cast<double>(h.score) / static_cast<double>(prefix_of(d, h).length + 1));
+}
 
+// Not in torchaudio: releases the slots of the hypotheses in `b` that can no
+// longer be among the frame's `beam` best by key, having `beam` others of
+// greater key (a key only grows, when _gen_b_hypos merges), except those of
+// `a`. One merged later has been re-created by an extension, which holds or
+// recomputes its slot. So at most 3 * beam slots are held, unless keys tie:
+// b's beam best, a, and a's extensions.
+void release_hopeless(Decoder& d) {
+    SearchScratch& s = d.scratch;
+    const size_t beam = static_cast<size_t>(d.options.beam);
+    if (s.b.size() <= beam) return;
+    s.keys.clear();
+    for (const SearchHypothesis& h : s.b) s.keys.push_back(sort_key(d, h));
+    if (std::any_of(s.keys.begin(), s.keys.end(), [](float k) { return k != k; })) return;
+    std::nth_element(s.keys.begin(), s.keys.begin() + static_cast<std::ptrdiff_t>(beam - 1), s.keys.end(),
+                     std::greater<float>());
+    const float beam_th = s.keys[beam - 1];
+    for (const SearchHypothesis& h : s.b)
+        if (sort_key(d, h) < beam_th && slot_of(d, h) >= 0) release_slot(d.slots, slot_of(d, h));
+    for (const SearchHypothesis& h : s.a) hold_slot(d.slots, slot_of(d, h));
+}
+
+// _gen_a_hypos (rnnt_decoder.py:171, with _compute_updated_scores and
+// _gen_new_hypos): `a` becomes the beam best non-blank extensions of `a` that
+// beat the beam-th best score in `b`, each with its predictor output.
+void extend_with_token(Decoder& d, const float* frame, int64_t t) {
+    SearchScratch& s = d.scratch;
+    const int64_t beam = d.options.beam, n = static_cast<int64_t>(s.a.size());
+    const size_t b_size = s.b.size();
     const float b_nbest_score =
-        static_cast<int64_t>(b.size()) < beam ? kNegativeInfinity : b[b.size() - static_cast<size_t>(beam)].score;
-    std::vector<int64_t> new_tokens, from_slots;
-    std::vector<Hypothesis> extended;
-    for (int64_t k = 0; k < best; ++k) {
-        const int64_t index = order[static_cast<size_t>(k)];
-        if (!(scores[index] > b_nbest_score)) continue;
-        const Hypothesis& base = a[static_cast<size_t>(index / tokens)];
-        Hypothesis h{base.tokens, base.frames, scores[index], -1};
-        h.tokens.push_back(index % tokens);
-        h.frames.push_back(frame);
-        new_tokens.push_back(index % tokens);
-        from_slots.push_back(base.slot);
-        extended.push_back(std::move(h));
+        static_cast<int64_t>(b_size) < beam ? kNegativeInfinity : s.b[b_size - static_cast<size_t>(beam)].score;
+    s.scores.clear();
+    s.summaries.clear();
+    for (const SearchHypothesis& h : s.a) {
+        s.scores.push_back(h.score);
+        s.summaries.push_back(slot_summary(d.slots, slot_of(d, h)));
     }
-    if (extended.empty()) return extended;
-    const std::vector<int64_t> slots = predict(d, new_tokens, from_slots);
-    for (size_t i = 0; i < extended.size(); ++i) extended[i].slot = slots[i];
-    return extended;
-}
+    s.ranked.clear();
+    if (!rank_summaries(s.scores.data(), s.summaries.data(), n, beam, b_nbest_score, s.rank, s.ranked)) {
+        s.rows.clear();
+        for (const SearchHypothesis& h : s.a) s.rows.push_back(slot_of(d, h));
+        rank_rows(s.scores.data(), joiner(d, frame, s.rows), beam, b_nbest_score, s.rank, s.ranked);
+        ++d.stats.full_rankings;
+    }
 
-// _init_b_hypos.
-Hypothesis initial_hypothesis(Decoder& d, const Hypothesis* seed) {
-    const int64_t token = seed ? seed->tokens.back() : d.model->metadata.blank;
-    const int64_t from = seed ? seed->slot : -1;
-    return {{token}, {-1}, 0.0f, predict(d, {token}, {from})[0]};
-}
-
-// Beam 1 reaches the same hypothesis as the full search: within a frame the
-// candidates are one chain of distinct token sequences (nothing to merge), the
-// beam-th best of b is its best score, and the frame ends on the candidate
-// with the best key. So only the chain and the best key need keeping.
-Hypothesis greedy_frame(Decoder& d, const float* frame, int64_t t, Hypothesis current) {
-    Hypothesis best;
-    float best_key = kNegativeInfinity, best_score = kNegativeInfinity;
-    bool have_best = false;
-    std::vector<Hypothesis> a{std::move(current)};
-    for (int64_t symbols = 0;; ++symbols) {
-        const Tensor log_probs = next_token_log_probs(d, frame, a);
-        const float* row = log_probs.row(0);
-        Hypothesis blank_extended{a[0].tokens, a[0].frames, a[0].score + row[log_probs.cols - 1], a[0].slot};
-        best_score = std::max(best_score, blank_extended.score);
-        if (!have_best || sort_key(blank_extended) > best_key) {
-            best_key = sort_key(blank_extended);
-            best = blank_extended;
-            have_best = true;
+    s.extended.clear();
+    s.pending.clear();
+    s.from.clear();
+    for (const Extension& e : s.ranked) {
+        const SearchHypothesis& base = s.a[static_cast<size_t>(e.hypothesis)];
+        const int32_t prefix = child_prefix(d.tree, base.prefix, e.token);
+        const int32_t slot = d.tree.prefixes[static_cast<size_t>(prefix)].slot;
+        if (slot >= 0) {
+            hold_slot(d.slots, slot);
+            ++d.stats.predictions_reused;
+        } else {
+            s.pending.push_back(prefix);
+            s.from.push_back(slot_of(d, base));
         }
-        if (symbols == d.options.step_max_tokens) break;
-        const int64_t token = std::max_element(row, row + log_probs.cols - 1) - row;
-        const float score = a[0].score + row[token];
-        if (!(score > best_score)) break;
-        Hypothesis next{a[0].tokens, a[0].frames, score, predict(d, {token}, {a[0].slot})[0]};
-        next.tokens.push_back(token);
-        next.frames.push_back(t);
-        a[0] = std::move(next);
+        s.extended.push_back({prefix, add_emission(d.tree, base.emission, t), e.score});
     }
-    return best;
+    if (!s.pending.empty()) predict(d, s.pending, s.from);
+    s.a.assign(s.extended.begin(), s.extended.end());
+}
+
+// The end of a frame in _search (rnnt_decoder.py:266): `b` becomes its `beam`
+// best by key, as topk orders them.
+void keep_top_by_key(Decoder& d) {
+    SearchScratch& s = d.scratch;
+    const size_t count = std::min(static_cast<size_t>(d.options.beam), s.b.size());
+    s.keys.clear();
+    for (const SearchHypothesis& h : s.b) s.keys.push_back(sort_key(d, h));
+    s.order.resize(s.b.size());
+    std::iota(s.order.begin(), s.order.end(), 0);
+    auto greater_key = [&](int64_t x, int64_t y) {
+        return s.keys[static_cast<size_t>(x)] > s.keys[static_cast<size_t>(y)];
+    };
+    std::partial_sort(s.order.begin(), s.order.begin() + static_cast<std::ptrdiff_t>(count), s.order.end(),
+                      greater_key);
+    s.extended.clear();
+    for (size_t i = 0; i < count; ++i) s.extended.push_back(s.b[static_cast<size_t>(s.order[i])]);
+    s.b.assign(s.extended.begin(), s.extended.end());
+}
+
+// _init_b_hypos (rnnt_decoder.py:112): the sequence of the single `token`, through the predictor
+// from the state in seed_slot (-1: the zero state). Every other slot is
+// released and the prefix tree of the previous search forgotten.
+SearchHypothesis initial_hypothesis(Decoder& d, int64_t token, int32_t seed_slot) {
+    unlink_slots(d.slots, seed_slot);
+    reset_tree(d.tree, token);
+    d.scratch.pending.assign(1, 0);
+    d.scratch.from.assign(1, seed_slot);
+    predict(d, d.scratch.pending, d.scratch.from);
+    return {0, 0, 0.0f};
+}
+
+// The search's hypotheses written out with their tokens and frames, in
+// decoder.hypotheses, whose elements (and their vectors' storage) are reused.
+void write_hypotheses(Decoder& d, const std::vector<SearchHypothesis>& b) {
+    std::vector<Hypothesis>& out = d.hypotheses;
+    while (out.size() > b.size()) {
+        d.spare.push_back(std::move(out.back()));
+        out.pop_back();
+    }
+    while (out.size() < b.size()) {
+        if (d.spare.empty()) {
+            out.emplace_back();
+        } else {
+            out.push_back(std::move(d.spare.back()));
+            d.spare.pop_back();
+        }
+    }
+    for (size_t i = 0; i < b.size(); ++i) {
+        Hypothesis& h = out[i];
+        const size_t length = static_cast<size_t>(prefix_of(d, b[i]).length);
+        h.tokens.resize(length);
+        h.frames.resize(length);
+        for (int32_t p = b[i].prefix, e = b[i].emission, k = static_cast<int32_t>(length) - 1; k >= 0; --k) {
+            const Prefix& prefix = d.tree.prefixes[static_cast<size_t>(p)];
+            const Emission& emission = d.tree.emissions[static_cast<size_t>(e)];
+            h.tokens[static_cast<size_t>(k)] = prefix.token;
+            h.frames[static_cast<size_t>(k)] = emission.frame;
+            p = prefix.parent;
+            e = emission.parent;
+        }
+        h.score = b[i].score;
+        h.slot = slot_of(d, b[i]);
+    }
+}
+
+// Reserves, without touching it, the most room a streaming chunk's search can
+// need with up to kReservedRounds extension rounds per frame (release_hopeless
+// bounding the slots).
+void reserve_for_streaming(Decoder& d) {
+    const EmformerRnntConfig& c = d.model->config();
+    const int64_t beam = d.options.beam, keep = d.slots.keep;
+    const int64_t rounds = std::min(kReservedRounds, d.options.step_max_tokens);
+    const size_t chunk_frames = static_cast<size_t>(chunk_output_rows(c));
+    const size_t sequences = 1 + chunk_frames * static_cast<size_t>(beam * rounds);
+    const size_t b_size = static_cast<size_t>(beam * (rounds + 1)), row_size = static_cast<size_t>(beam);
+    d.tree.prefixes.reserve(sequences);
+    d.tree.emissions.reserve(sequences);
+    SearchScratch& s = d.scratch;
+    for (auto* v : {&s.a, &s.extended}) v->reserve(row_size);
+    for (auto* v : {&s.rows, &s.pending, &s.from}) v->reserve(row_size);
+    s.b.reserve(b_size);
+    s.ranked.reserve(row_size);
+    s.rank.candidates.reserve(row_size * static_cast<size_t>(keep));
+    s.rank.scores.reserve(row_size * static_cast<size_t>(c.num_symbols - 1));
+    s.rank.order.reserve(row_size * static_cast<size_t>(c.num_symbols - 1));
+    s.scores.reserve(row_size);
+    s.summaries.reserve(row_size);
+    s.tokens.reserve(row_size);
+    s.states_in.reserve(row_size);
+    s.states_out.reserve(row_size);
+    s.keys.reserve(b_size);
+    s.order.reserve(b_size);
+    d.hypotheses.reserve(row_size);
+    d.spare.resize(row_size);
+    for (Hypothesis& h : d.spare) {
+        h.tokens.reserve(1 + chunk_frames * static_cast<size_t>(rounds));
+        h.frames.reserve(h.tokens.capacity());
+    }
 }
 
 }  // namespace
@@ -214,47 +245,57 @@ void check_search_options(const ModelMetadata& metadata, const SearchOptions& op
 Decoder make_decoder(const Model& model, const SearchOptions& options) {
     check_search_options(model.metadata, options);
     const EmformerRnntConfig& c = model.config();
+    const int64_t beam = options.beam, keep = std::min(beam + 1, c.num_symbols - 1);
     Decoder d;
     d.model = &model;
     d.options = options;
     auto carve = [&](Arena& arena) {
-        d.predictor = allocate_predictor_scratch(arena, c, options.beam);
-        d.predicted = arena.matrix(options.beam, c.encoding_dim);
-        d.targets = arena.matrix(options.beam, c.encoding_dim);
-        d.joint = arena.matrix(options.beam, c.encoding_dim);
-        d.log_probs = arena.matrix(options.beam, c.num_symbols);
+        d.predictor = allocate_predictor_scratch(arena, c, beam);
+        d.predicted = arena.matrix(beam, c.encoding_dim);
+        d.targets = arena.matrix(beam, c.encoding_dim);
+        d.joint = arena.matrix(beam, c.encoding_dim);
+        d.log_probs = arena.matrix(beam, c.num_symbols);
     };
     Arena sizing = Arena::counting();
     carve(sizing);
     d.arena = Arena(sizing.used());
     carve(d.arena);
+    d.token_gates = make_token_gates(c, kKeptTokenGates, beam);
+    d.slots = make_slot_pool(c.encoding_dim, predictor_state_floats(c), keep, 3 * beam + 2);
+
+    reserve_for_streaming(d);
     return d;
 }
 
-std::vector<Hypothesis> search(Decoder& d, const Tensor& encoder_out, const Hypothesis* seed) {
-    EMBER_CHECK(encoder_out.cols == encoding_dim(d), "search: encoder frames have ", encoder_out.cols,
-                " values, the model's encoding_dim is ", encoding_dim(d));
-    std::vector<Hypothesis> b{initial_hypothesis(d, seed)};
-    collect_slots(d, b);
+const std::vector<Hypothesis>& search(Decoder& d, const Tensor& encoder_out, const Hypothesis* seed) {
+    EMBER_CHECK(encoder_out.cols == d.model->config().encoding_dim, "search: encoder frames have ", encoder_out.cols,
+                " values, the model's encoding_dim is ", d.model->config().encoding_dim);
+    EMBER_CHECK(!seed || !seed->tokens.empty(), "search: the seed hypothesis has no tokens");
+    const int64_t seed_slot = seed ? seed->slot : -1;
+    EMBER_CHECK(seed_slot >= -1 && seed_slot < static_cast<int64_t>(d.slots.info.size()), "search: the seed's slot ",
+                seed_slot, " is not one of the decoder's ", d.slots.info.size(), " slots");
+    const int64_t token = seed ? seed->tokens.back() : d.model->metadata.blank;
+    // _search (rnnt_decoder.py:230).
+    SearchScratch& s = d.scratch;
+    s.b.assign(1, initial_hypothesis(d, token, static_cast<int32_t>(seed_slot)));
+    release_slots_except(d.slots, d.tree, s.b);
     for (int64_t t = 0; t < encoder_out.rows; ++t) {
         const float* frame = encoder_out.row(t);
-        if (d.options.beam == 1) {
-            b = {greedy_frame(d, frame, t, std::move(b[0]))};
-        } else {
-            std::vector<Hypothesis> a = std::move(b);
-            b.clear();
-            for (int64_t symbols = 0; !a.empty();) {
-                const Tensor log_probs = next_token_log_probs(d, frame, a);
-                extend_with_blank(b, a, log_probs);
-                if (symbols == d.options.step_max_tokens) break;
-                a = extend_with_token(d, a, b, log_probs, t);
-                if (!a.empty()) ++symbols;
-            }
-            b = top_by_key(std::move(b), d.options.beam);
+        s.a.assign(s.b.begin(), s.b.end());
+        s.b.clear();
+        for (int64_t symbols = 0; !s.a.empty();) {
+            score_hypotheses(d, frame, t, s.a);
+            extend_with_blank(d, s.b, s.a);
+            if (symbols == d.options.step_max_tokens) break;
+            release_hopeless(d);
+            extend_with_token(d, frame, t);
+            if (!s.a.empty()) ++symbols;
         }
-        collect_slots(d, b);
+        keep_top_by_key(d);
+        release_slots_except(d.slots, d.tree, s.b);
     }
-    return b;
+    write_hypotheses(d, s.b);
+    return d.hypotheses;
 }
 
 }  // namespace ember

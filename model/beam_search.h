@@ -1,7 +1,12 @@
 // RNN-T beam search exactly as torchaudio 0.13.1's RNNTBeamSearch
 // (models/rnnt_decoder.py): `_search` over encoder frames, seeded for
-// streaming as `infer` does, plus a greedy path for beam 1 that reaches the
-// same result without the bookkeeping.
+// streaming as `infer` does. The same hypotheses, scores and order as
+// torchaudio's, computed with less work: a token sequence's predictor output
+// and state are computed once and its log-probabilities once per frame
+// (torchaudio recomputes both whenever an extension re-creates a sequence it
+// already holds), the predictor's first input gates are kept per token, and
+// a round's extensions are ranked from each hypothesis's few best
+// log-probabilities instead of all of them.
 #pragma once
 
 #include <vector>
@@ -9,6 +14,8 @@
 #include "engine/arena.h"
 #include "model/model.h"
 #include "model/predictor.h"
+#include "model/search_rank.h"
+#include "model/search_state.h"
 
 namespace ember {
 
@@ -33,21 +40,35 @@ struct Hypothesis {
     int64_t slot = -1;
 };
 
-// Per-stream search state: a pool of predictor slots (output and LSTM state
-// per distinct hypothesis) and the scratch of joiner and predictor.
+// The work a decoder has done, summed over its searches (benchmarks, tests).
+struct SearchStats {
+    int64_t predictor_calls = 0, predictor_rows = 0;  // batched predictor steps, token sequences in them
+    int64_t joiner_calls = 0, joiner_rows = 0;        // batched joiner calls, hypotheses in them
+    int64_t predictions_reused = 0;  // extensions to a sequence whose predictor output was still held
+    int64_t scores_reused = 0;       // hypotheses already scored at the frame (an extension re-created them)
+    int64_t full_rankings = 0;       // rounds ranked on every score because of ties (rank_rows)
+};
+
+// Per-stream search state. Every container is kept from search to search and
+// only grows; make_decoder reserves the most a streaming chunk's search can
+// need (with step_max_tokens <= 100, unless sort keys tie), so that streaming
+// searches never allocate.
 struct Decoder {
     const Model* model = nullptr;
     SearchOptions options;
-    std::vector<float> slot_outputs;  // (slots, encoding_dim)
-    std::vector<float> slot_states;   // (slots, predictor_state_floats)
-    std::vector<char> slot_live;
-    std::vector<int64_t> free_slots;
+    SearchTree tree;
+    SlotPool slots;
+    SearchScratch scratch;
     Arena arena;
     PredictorScratch predictor;
+    TokenGates token_gates;
     Tensor predicted;  // (beam, E): predictor outputs before they go to their slots
-    Tensor targets;    // (beam, E): predictor outputs of the hypotheses being extended
+    Tensor targets;    // (beam, E): predictor outputs of the hypotheses being scored
     Tensor joint;      // (beam, E): joiner scratch
     Tensor log_probs;  // (beam, num_symbols)
+    std::vector<Hypothesis> hypotheses;  // the latest search's result
+    std::vector<Hypothesis> spare;       // hypotheses' storage not in the result
+    SearchStats stats;
 };
 
 Decoder make_decoder(const Model& model, const SearchOptions& options);
@@ -55,9 +76,10 @@ Decoder make_decoder(const Model& model, const SearchOptions& options);
 // Searches encoder frames (T, E). seed == null starts from the blank with a
 // zero predictor state (RNNTBeamSearch.forward and the first infer call);
 // otherwise the search restarts from seed's last token and state, score 0,
-// as infer does with the hypothesis it is given. Returns up to `beam`
-// hypotheses in torchaudio's order (best first by score / (tokens + 1)).
-// The returned hypotheses' slots stay valid until the next search call.
-std::vector<Hypothesis> search(Decoder& decoder, const Tensor& encoder_out, const Hypothesis* seed);
+// as infer does with the hypothesis it is given (seed may be one of the
+// decoder's own hypotheses). Returns up to `beam` hypotheses in torchaudio's
+// order (best first by score / (tokens + 1)): decoder.hypotheses, whose
+// contents and slots stay valid until the next search call.
+const std::vector<Hypothesis>& search(Decoder& decoder, const Tensor& encoder_out, const Hypothesis* seed);
 
 }  // namespace ember

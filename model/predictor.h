@@ -3,6 +3,8 @@
 // _CustomLSTM layers -> linear -> output layer norm.
 #pragma once
 
+#include <vector>
+
 #include "engine/arena.h"
 #include "model/model.h"
 
@@ -22,11 +24,28 @@ struct PredictorScratch {
 };
 PredictorScratch allocate_predictor_scratch(Arena& arena, const EmformerRnntConfig& config, int64_t max_rows);
 
+// The first LSTM layer's input gates, x2g(input_layer_norm(embedding[token])),
+// depend on the token alone. A stream keeps them for the `capacity` tokens it
+// used last (at least a step's rows): a step whose tokens are all kept skips
+// that product, one with some kept runs it on fewer rows (each row's values
+// are the same either way).
+struct TokenGates {
+    std::vector<int32_t> entry;     // (num_symbols): each token's entry, -1: none
+    std::vector<int64_t> token;     // (capacity): each entry's token, -1: none
+    std::vector<int64_t> used_at;   // (capacity): when each entry was last used
+    std::vector<float> gates;       // (capacity, 4H)
+    std::vector<int64_t> new_tokens;  // scratch: a step's tokens without gates kept, (max_rows)
+    int64_t clock = 0;
+    int64_t reused = 0;  // rows that did not go through the product (statistics)
+};
+TokenGates make_token_gates(const EmformerRnntConfig& config, int64_t capacity, int64_t max_rows);
+
 // One step for n = out.rows tokens: token i enters with state states_in[i]
 // (null: the zero state torchaudio starts from) and leaves its new state in
 // states_out[i] (which may equal states_in[i]) and its output in out row i (E).
+// token_gates, when given, keeps and reuses the first layer's input gates.
 void predictor_step(const Model& model, const int64_t* tokens, const float* const* states_in, float* const* states_out,
-                    const Tensor& out, const PredictorScratch& scratch);
+                    const Tensor& out, const PredictorScratch& scratch, TokenGates* token_gates = nullptr);
 
 // torchaudio's _Joiner followed by RNNTBeamSearch's log_softmax(x / temperature):
 // log_probs (n, num_symbols) for one encoder frame (E) against n predictor outputs (n, E).

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "model/predictor.h"
@@ -102,5 +103,39 @@ TEST_CASE("predictor step and joiner match a double-precision evaluation", "[dec
             for (int64_t k = 0; k < c.num_symbols; ++k)
                 REQUIRE(std::fabs(log_probs.row(i)[k] - (logits[size_t(k)] - max - std::log(sum))) < 1e-4);
         }
+    }
+}
+
+TEST_CASE("predictor step with input gates kept per token gives the same bits", "[decoder]") {
+    // Three entries (the fewest) for steps of three tokens out of five: entries
+    // are evicted all the time, a step repeats tokens, some find theirs kept.
+    for (const char* name : {"s1_relu_1layer_1head", "s2_silu_mem_clamp"}) {
+        INFO(name);
+        const ember::Model model = ember::test::convert_and_load_fixture(name);
+        const ember::EmformerRnntConfig& c = model.config();
+        const int64_t n = 3, S = ember::predictor_state_floats(c), E = c.encoding_dim;
+        ember::Arena arena(1 << 20);
+        const ember::PredictorScratch scratch = ember::allocate_predictor_scratch(arena, c, n);
+        ember::TokenGates gates = ember::make_token_gates(c, n, n);
+        std::vector<float> state(size_t(n * S)), plain_state(size_t(n * S)), kept_state(size_t(n * S));
+        for (size_t i = 0; i < state.size(); ++i) state[i] = float(std::sin(0.7 * double(i)));
+        const ember::Tensor plain = arena.matrix(n, E), kept = arena.matrix(n, E);
+        std::vector<const float*> in;
+        std::vector<float*> plain_out, kept_out;
+        for (int64_t i = 0; i < n; ++i) {
+            in.push_back(state.data() + i * S);
+            plain_out.push_back(plain_state.data() + i * S);
+            kept_out.push_back(kept_state.data() + i * S);
+        }
+        for (int64_t step = 0; step < 40; ++step) {
+            const int64_t first = (step * 5) % 4;
+            const std::vector<int64_t> tokens = {first, (step * 3) % 5, step % 3 == 0 ? first : 1};
+            ember::predictor_step(model, tokens.data(), in.data(), plain_out.data(), plain, scratch);
+            ember::predictor_step(model, tokens.data(), in.data(), kept_out.data(), kept, scratch, &gates);
+            for (int64_t i = 0; i < n; ++i)
+                REQUIRE(std::memcmp(plain.row(i), kept.row(i), size_t(E) * sizeof(float)) == 0);
+            REQUIRE(std::memcmp(plain_state.data(), kept_state.data(), plain_state.size() * sizeof(float)) == 0);
+        }
+        CHECK(gates.reused > 0);
     }
 }

@@ -1,0 +1,112 @@
+#include "model/search_state.h"
+
+namespace ember {
+
+void reset_tree(SearchTree& tree, int64_t token) {
+    tree.prefixes.clear();
+    tree.emissions.clear();
+    Prefix root;
+    root.token = token;
+    tree.prefixes.push_back(root);
+    tree.emissions.push_back(Emission{});
+}
+
+int32_t child_prefix(SearchTree& tree, int32_t parent, int64_t token) {
+    int32_t* link = &tree.prefixes[static_cast<size_t>(parent)].first_child;
+    for (; *link >= 0; link = &tree.prefixes[static_cast<size_t>(*link)].next_sibling)
+        if (tree.prefixes[static_cast<size_t>(*link)].token == token) return *link;
+    const int32_t child = static_cast<int32_t>(tree.prefixes.size());
+    *link = child;  // before push_back, which may move the vector
+    Prefix p;
+    p.token = token;
+    p.parent = parent;
+    p.length = tree.prefixes[static_cast<size_t>(parent)].length + 1;
+    tree.prefixes.push_back(p);
+    return child;
+}
+
+int32_t add_emission(SearchTree& tree, int32_t parent, int64_t frame) {
+    tree.emissions.push_back({frame, parent});
+    return static_cast<int32_t>(tree.emissions.size() - 1);
+}
+
+SlotPool make_slot_pool(int64_t output_floats, int64_t state_floats, int64_t keep, int64_t reserve_slots) {
+    SlotPool p;
+    p.output_floats = output_floats;
+    p.state_floats = state_floats;
+    p.keep = keep;
+    const size_t n = static_cast<size_t>(reserve_slots);
+    p.info.reserve(n);
+    p.outputs.reserve(n * static_cast<size_t>(output_floats));
+    p.states.reserve(n * static_cast<size_t>(state_floats));
+    p.top_values.reserve(n * static_cast<size_t>(keep));
+    p.top_tokens.reserve(n * static_cast<size_t>(keep));
+    return p;
+}
+
+RowSummary slot_summary(const SlotPool& p, int32_t slot) {
+    const SlotInfo& s = p.info[static_cast<size_t>(slot)];
+    RowSummary r;
+    r.blank = s.blank;
+    r.nan = s.nan;
+    r.count = s.count;
+    r.values = p.top_values.data() + slot * p.keep;
+    r.tokens = p.top_tokens.data() + slot * p.keep;
+    return r;
+}
+
+void set_slot_summary(SlotPool& p, int32_t slot, const float* row, int64_t num_symbols, int64_t frame) {
+    const RowSummary r = summarize_row(row, num_symbols, p.keep, p.top_values.data() + slot * p.keep,
+                                       p.top_tokens.data() + slot * p.keep);
+    SlotInfo& s = p.info[static_cast<size_t>(slot)];
+    s.scored_frame = frame;
+    s.blank = r.blank;
+    s.nan = r.nan;
+    s.count = r.count;
+}
+
+int32_t take_slot(SlotPool& p, SearchTree& tree, int32_t prefix) {
+    int32_t slot = -1;
+    for (size_t i = 0; i < p.info.size(); ++i)
+        if (!p.info[i].held && (slot < 0 || p.info[i].released_at < p.info[static_cast<size_t>(slot)].released_at))
+            slot = static_cast<int32_t>(i);
+    if (slot < 0) {
+        slot = static_cast<int32_t>(p.info.size());
+        p.info.emplace_back();
+        p.outputs.resize(p.outputs.size() + static_cast<size_t>(p.output_floats));
+        p.states.resize(p.states.size() + static_cast<size_t>(p.state_floats));
+        p.top_values.resize(p.top_values.size() + static_cast<size_t>(p.keep));
+        p.top_tokens.resize(p.top_tokens.size() + static_cast<size_t>(p.keep));
+    }
+    SlotInfo& s = p.info[static_cast<size_t>(slot)];
+    if (s.prefix >= 0) tree.prefixes[static_cast<size_t>(s.prefix)].slot = -1;
+    s.prefix = prefix;
+    s.held = true;
+    s.scored_frame = -1;
+    tree.prefixes[static_cast<size_t>(prefix)].slot = slot;
+    return slot;
+}
+
+void hold_slot(SlotPool& p, int32_t slot) { p.info[static_cast<size_t>(slot)].held = true; }
+
+void release_slot(SlotPool& p, int32_t slot) {
+    SlotInfo& s = p.info[static_cast<size_t>(slot)];
+    if (s.held) s.released_at = ++p.releases;
+    s.held = false;
+}
+
+void release_slots_except(SlotPool& p, const SearchTree& tree, const std::vector<SearchHypothesis>& kept) {
+    for (size_t slot = 0; slot < p.info.size(); ++slot) release_slot(p, static_cast<int32_t>(slot));
+    for (const SearchHypothesis& h : kept) hold_slot(p, tree.prefixes[static_cast<size_t>(h.prefix)].slot);
+}
+
+void unlink_slots(SlotPool& p, int32_t held) {
+    for (size_t slot = 0; slot < p.info.size(); ++slot) {
+        release_slot(p, static_cast<int32_t>(slot));
+        p.info[slot].prefix = -1;
+        p.info[slot].scored_frame = -1;
+    }
+    if (held >= 0) hold_slot(p, held);
+}
+
+}  // namespace ember
