@@ -5,6 +5,7 @@
 #include <memory>
 #include <new>
 #include <string>
+#include <vector>
 
 #include "engine/error.h"
 #include "model/model.h"
@@ -18,6 +19,11 @@ struct ember_stream {
     ember::Recognizer recognizer;  // the stream points at it: the handle never moves
     ember::Stream stream;
     ember::RecognitionResult result;
+};
+
+struct ember_stream_batch {
+    ember::StreamBatch batch;
+    std::vector<ember::Stream*> streams;  // the handles' streams, for decode_batch
 };
 
 namespace {
@@ -142,6 +148,36 @@ ember_status ember_stream_reset(ember_stream* stream) {
     return guarded([&] {
         ember::reset(stream->stream);
         stream->result = ember::RecognitionResult();
+    });
+}
+
+ember_status ember_stream_batch_create(const ember_model* model, size_t capacity, ember_stream_batch** batch) {
+    if (!batch) return set_error(EMBER_ERROR_INVALID_ARGUMENT, "ember_stream_batch_create: batch is NULL");
+    *batch = nullptr;
+    if (!model) return set_error(EMBER_ERROR_INVALID_ARGUMENT, "ember_stream_batch_create: model is NULL");
+    if (capacity < 1 || capacity > (size_t{1} << 20))
+        return set_error(EMBER_ERROR_INVALID_ARGUMENT,
+                         "ember_stream_batch_create: capacity must be 1 to 1048576, not " + std::to_string(capacity));
+    return guarded([&] {
+        *batch = new ember_stream_batch{ember::make_stream_batch(model->model, static_cast<int64_t>(capacity)), {}};
+    });
+}
+
+void ember_stream_batch_free(ember_stream_batch* batch) { delete batch; }
+
+ember_status ember_stream_batch_decode(ember_stream_batch* batch, ember_stream* const* streams, size_t count) {
+    if (!batch) return set_error(EMBER_ERROR_INVALID_ARGUMENT, "ember_stream_batch_decode: batch is NULL");
+    if (!streams && count > 0)
+        return set_error(EMBER_ERROR_INVALID_ARGUMENT, "ember_stream_batch_decode: streams is NULL");
+    for (size_t i = 0; i < count; ++i)
+        if (!streams[i])
+            return set_error(EMBER_ERROR_INVALID_ARGUMENT,
+                             "ember_stream_batch_decode: stream " + std::to_string(i) + " is NULL");
+    return guarded([&] {
+        batch->streams.clear();
+        for (size_t i = 0; i < count; ++i) batch->streams.push_back(&streams[i]->stream);
+        ember::decode_batch(batch->batch, batch->streams.data(), static_cast<int64_t>(count));
+        for (size_t i = 0; i < count; ++i) streams[i]->result = ember::result(streams[i]->stream);
     });
 }
 

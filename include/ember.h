@@ -21,8 +21,18 @@
  *     ember_stream_free(stream);
  *     ember_model_free(model);
  *
+ * Many streaming streams on one thread: ember_stream_batch_decode decodes
+ * them together, each transcriber call stacking a chunk of up to `capacity`
+ * streams so that the encoder's weights are read once for all of them:
+ *
+ *     ember_stream_batch* batch;
+ *     ember_stream_batch_create(model, 16, &batch);
+ *     ember_stream_batch_decode(batch, streams, n);   // ember_stream* streams[n]
+ *     ember_stream_batch_free(batch);
+ *
  * A model is immutable once loaded: any number of threads may create and run
- * streams on one model at once. A stream is used by one thread at a time.
+ * streams on one model at once. A stream (or a batch) is used by one thread at
+ * a time.
  * No function throws or aborts: failures return a status, and
  * ember_last_error() says what went wrong.
  */
@@ -98,6 +108,19 @@ EMBER_API ember_status ember_stream_token(const ember_stream* stream, size_t ind
 
 /* Ready for a new utterance. */
 EMBER_API ember_status ember_stream_reset(ember_stream* stream);
+
+typedef struct ember_stream_batch ember_stream_batch;
+
+/* Scratch for decoding streaming streams of one model together, up to capacity (>= 1)
+   per transcriber call. On failure *batch is set to NULL. */
+EMBER_API ember_status ember_stream_batch_create(const ember_model* model, size_t capacity,
+                                                 ember_stream_batch** batch);
+EMBER_API void ember_stream_batch_free(ember_stream_batch* batch);
+/* ember_stream_decode on each of the count streams (streaming, on the batch's model, each at
+   most once; their beams may differ), their chunks transcribed together. Each stream ends as
+   ember_stream_decode on it alone would leave it. */
+EMBER_API ember_status ember_stream_batch_decode(ember_stream_batch* batch, ember_stream* const* streams,
+                                                 size_t count);
 
 #ifdef __cplusplus
 }

@@ -32,7 +32,7 @@ int64_t max_visible_keys(const EmformerSizes& e, const EmformerLayerShape& shape
     return memory + e.right_context + std::min(e.left_context + e.segment, shape.utterance_rows);
 }
 
-// Copies key/value rows [begin, begin + count) of `from` to `to` starting at row `at`; returns at + count.
+// Copies rows [begin, begin + count) of `from` to `to` starting at row `at`; returns at + count.
 int64_t gather_rows(const Tensor& from, int64_t begin, int64_t count, const Tensor& to, int64_t at) {
     if (count > 0) ops::copy(from.rows_slice(begin, count), to.rows_slice(at, count));
     return at + count;
@@ -73,21 +73,118 @@ void segment_attention(const EmformerSizes& e, int64_t num_heads, const Emformer
     }
 }
 
-// Streaming attention (_EmformerAttention.infer): keys are [memory; right
-// context; utterance; left context] -- torch orders them [memory; right
-// context; left context; utterance], which the softmax does not see -- and
-// the only masked entries are the summary row's view of the memory.
+// Streaming attention (_EmformerAttention.infer), stream by stream over the
+// stacked rows: stream i's keys are gathered as [memory; right context;
+// utterance; left context] -- torch orders them [memory; right context; left
+// context; utterance], which the softmax does not see -- and the only masked
+// entries are the summary row's view of the memory.
 void streaming_attention(const EmformerSizes& e, int64_t num_heads, const EmformerLayerShape& shape,
-                         const EmformerLayerBuffers& buffers, const Tensor& query, const Tensor& key_value,
-                         const Tensor& attention) {
-    const int64_t R = shape.right_context_rows, U = shape.utterance_rows, M = shape.memory_rows;
-    const Tensor keys = key_value.cols_slice(0, e.dim), values = key_value.cols_slice(e.dim, e.dim);
-    ops::attend(query.rows_slice(0, R + U), keys, values, num_heads, buffers.scores, attention.rows_slice(0, R + U));
-    if (shape.summary_rows > 0) {
-        const int64_t n = key_value.rows - M;
-        ops::attend(query.rows_slice(R + U, 1), keys.rows_slice(M, n), values.rows_slice(M, n), num_heads,
-                    buffers.scores, attention.rows_slice(R + U, 1));
+                         const EmformerLayerBuffers& buffers, const EmformerLayerState* const* states,
+                         int64_t streams, const Tensor& query, const Tensor& key_value, const Tensor& attention) {
+    const int64_t F = shape.right_context_rows + shape.utterance_rows, S = shape.summary_rows;
+    const int64_t frames_at = key_value.rows - streams * F;  // the memories come first
+    int64_t memory_at = 0;
+    for (int64_t i = 0; i < streams; ++i) {
+        const EmformerLayerState& state = *states[i];
+        const int64_t M = state.memory_rows;
+        int64_t rows = gather_rows(key_value, memory_at, M, buffers.gathered, 0);
+        rows = gather_rows(key_value, frames_at + i * F, F, buffers.gathered, rows);
+        rows = gather_rows(state.left_context, 0, state.left_context_rows, buffers.gathered, rows);
+        memory_at += M;
+        const Tensor visible = buffers.gathered.rows_slice(0, rows);
+        const Tensor keys = visible.cols_slice(0, e.dim), values = visible.cols_slice(e.dim, e.dim);
+        ops::attend(query.rows_slice(i * F, F), keys, values, num_heads, buffers.scores,
+                    attention.rows_slice(i * F, F));
+        if (S > 0) {
+            const int64_t summary = streams * F + i;
+            ops::attend(query.rows_slice(summary, 1), keys.rows_slice(M, rows - M), values.rows_slice(M, rows - M),
+                        num_heads, buffers.scores, attention.rows_slice(summary, 1));
+        }
     }
+}
+
+// The layer on the stacked rows of `streams` streams, each bringing the
+// memory (and, streaming, left context) in its state: the projections run
+// once over every stream's rows, the attention per stream. Non-streaming is
+// one stream.
+void layer(const EmformerLayerWeights& w, const EmformerRnntConfig& config, const EmformerLayerShape& shape,
+           const EmformerLayerBuffers& buffers, const Tensor& x, const EmformerLayerState* const* states,
+           int64_t streams, const Tensor& memory_out) {
+    const EmformerSizes e = emformer_sizes(config);
+    const int64_t R = shape.right_context_rows, U = shape.utterance_rows, S = shape.summary_rows, D = e.dim;
+    const int64_t F = R + U, frames = streams * F, summaries = streams * S;
+    const int64_t num_heads = config.transformer_num_heads;
+    int64_t memories = 0;
+    for (int64_t i = 0; i < streams; ++i) memories += states[i]->memory_rows;
+    EMBER_CHECK(x.rows == frames && memory_out.rows == summaries,
+                "emformer_layer: inputs do not match the layer shape");
+
+    // [memories; layer_norm_input(frames); summaries], so that the query and
+    // key/value projections each read one contiguous block.
+    const Tensor stack = buffers.stack.rows_slice(0, memories + frames + summaries);
+    for (int64_t i = 0, at = 0; i < streams; ++i)
+        at = gather_rows(states[i]->memory, 0, states[i]->memory_rows, stack, at);
+    const Tensor normed = stack.rows_slice(memories, frames);
+    ops::layer_norm(x, w.layer_norm_input, kLayerNormEps, normed);
+    // Summary: the mean of each segment of a stream's normed utterance
+    // (memory_op); a streaming chunk holds exactly one segment.
+    for (int64_t i = 0; S > 0 && i < streams; ++i)
+        ops::segment_means(normed.rows_slice(i * F + R, U), e.segment,
+                           stack.rows_slice(memories + frames + i * S, S));
+
+    // Queries of [frames; summaries], scaled after their bias.
+    const Tensor query = buffers.query.rows_slice(0, frames + summaries);
+    ops::linear(stack.rows_slice(memories, frames + summaries), w.attention_emb_to_query, query);
+    const int64_t head_dim = D / num_heads;
+    ops::scale(query, static_cast<float>(std::pow(static_cast<double>(head_dim), -0.5)));
+
+    // Keys and values of [memories; frames].
+    const Tensor key_value = buffers.key_value.rows_slice(0, memories + frames);
+    ops::linear(stack.rows_slice(0, memories + frames), w.attention_emb_to_key_value, key_value);
+
+    const Tensor attention = buffers.attention.rows_slice(0, frames + summaries);
+    if (shape.streaming)
+        streaming_attention(e, num_heads, shape, buffers, states, streams, query, key_value, attention);
+    else
+        segment_attention(e, num_heads, shape, buffers, query, key_value, attention);
+
+    const Tensor projected = buffers.projected.rows_slice(0, frames + summaries);
+    ops::linear(attention, w.attention_out_proj, projected);
+    if (S > 0) {
+        const Tensor summary_out = projected.rows_slice(frames, summaries);
+        if (config.transformer_tanh_on_mem)
+            ops::activate(summary_out, ops::Activation::tanh);
+        else
+            ops::clamp(summary_out, -10.0f, 10.0f);
+        ops::copy(summary_out, memory_out);
+    }
+
+    // _process_attention_output: residual, position-wise feed-forward with its
+    // own pre-norm, residual, output layer norm.
+    const Tensor result = projected.rows_slice(0, frames);
+    ops::add(x, result);
+    const Tensor ffn = buffers.ffn_input.rows_slice(0, frames);
+    ops::layer_norm(result, w.pos_ff_layer_norm, kLayerNormEps, ffn);
+    const Tensor hidden = buffers.ffn_hidden.rows_slice(0, frames);
+    ops::linear(ffn, w.pos_ff_linear_in, hidden);
+    ops::activate(hidden, w.activation);
+    ops::linear(hidden, w.pos_ff_linear_out, ffn);
+    ops::add(result, ffn);
+    ops::layer_norm(ffn, w.layer_norm_output, kLayerNormEps, x);
+}
+
+// Appends `rows` to the last `window.rows` rows kept in `window` (oldest
+// first), which holds `count` valid rows; returns the new count. Mirrors
+// _pack_state, which concatenates and keeps the tail.
+int64_t push_rows(const Tensor& window, int64_t count, const Tensor& rows) {
+    const int64_t capacity = window.rows;
+    if (capacity == 0) return 0;
+    const int64_t incoming = std::min(rows.rows, capacity);
+    const int64_t keep = std::min(count, capacity - incoming);
+    if (keep > 0 && count - keep > 0)
+        std::memmove(window.row(0), window.row(count - keep), static_cast<size_t>(keep * window.stride) * sizeof(float));
+    ops::copy(rows.rows_slice(rows.rows - incoming, incoming), window.rows_slice(keep, incoming));
+    return keep + incoming;
 }
 
 }  // namespace
@@ -113,23 +210,26 @@ EmformerLayerShape max_layer_shape(const EmformerRnntConfig& config, bool stream
 }
 
 EmformerLayerBuffers allocate_layer_buffers(Arena& arena, const EmformerRnntConfig& config,
-                                            const EmformerLayerShape& s) {
+                                            const EmformerLayerShape& s, int64_t streams) {
+    EMBER_CHECK(streams >= 1 && (s.streaming || streams == 1),
+                "emformer layer buffers: a non-streaming call runs one stream, streaming at least one; got ", streams);
     const EmformerSizes e = emformer_sizes(config);
     const int64_t D = e.dim;
     const int64_t frames = s.right_context_rows + s.utterance_rows;
-    const int64_t queries = frames + s.summary_rows;
-    const int64_t keys = s.memory_rows + frames + s.left_context_rows;
+    const int64_t queries = streams * (frames + s.summary_rows);
+    const int64_t memories = streams * s.memory_rows;
     EmformerLayerBuffers b;
-    b.stack = arena.matrix(s.memory_rows + queries, D);
+    b.stack = arena.matrix(memories + queries, D);
     b.query = arena.matrix(queries, D);
-    b.key_value = arena.matrix(keys, 2 * D);
+    b.key_value = arena.matrix(memories + streams * frames, 2 * D);
     b.attention = arena.matrix(queries, D);
     b.projected = arena.matrix(queries, D);
-    b.ffn_input = arena.matrix(frames, D);
-    b.ffn_hidden = arena.matrix(frames, config.transformer_ffn_dim);
+    b.ffn_input = arena.matrix(streams * frames, D);
+    b.ffn_hidden = arena.matrix(streams * frames, config.transformer_ffn_dim);
     if (s.streaming) {
-        b.scores = arena.matrix(queries, keys);
-        b.gathered = arena.matrix(0, 2 * D);
+        const int64_t keys = s.memory_rows + frames + s.left_context_rows;
+        b.scores = arena.matrix(std::max<int64_t>(frames, 1), keys);
+        b.gathered = arena.matrix(keys, 2 * D);
     } else {
         const int64_t visible = max_visible_keys(e, s);
         b.scores = arena.matrix(std::max<int64_t>({e.right_context, e.segment, 1}), visible);
@@ -138,66 +238,43 @@ EmformerLayerBuffers allocate_layer_buffers(Arena& arena, const EmformerRnntConf
     return b;
 }
 
-void emformer_layer(const EmformerLayerWeights& w, const EmformerRnntConfig& config, const EmformerLayerShape& shape,
-                    const EmformerLayerBuffers& buffers, const Tensor& x, const Tensor& memory,
-                    const Tensor& left_context, const Tensor& memory_out) {
-    const EmformerSizes e = emformer_sizes(config);
-    const int64_t R = shape.right_context_rows, U = shape.utterance_rows, S = shape.summary_rows;
-    const int64_t M = shape.memory_rows, L = shape.left_context_rows, D = e.dim;
-    const int64_t num_heads = config.transformer_num_heads;
-    EMBER_CHECK(x.rows == R + U && memory.rows == M && memory_out.rows == S && left_context.rows == L,
-                "emformer_layer: inputs do not match the layer shape");
+void emformer_layer_forward(const EmformerLayerWeights& w, const EmformerRnntConfig& config,
+                            const EmformerLayerShape& shape, const EmformerLayerBuffers& buffers, const Tensor& x,
+                            const Tensor& memory, const Tensor& memory_out) {
+    EMBER_CHECK(!shape.streaming && memory.rows == shape.memory_rows && shape.left_context_rows == 0,
+                "emformer_layer_forward: inputs do not match the layer shape");
+    EmformerLayerState utterance;
+    utterance.memory = memory;
+    utterance.memory_rows = memory.rows;
+    const EmformerLayerState* const states[] = {&utterance};
+    layer(w, config, shape, buffers, x, states, 1, memory_out);
+}
 
-    // [memory; layer_norm_input(right context; utterance); summary], so that the
-    // query and key/value projections each read one contiguous block.
-    const Tensor stack = buffers.stack.rows_slice(0, M + R + U + S);
-    ops::copy(memory, stack.rows_slice(0, M));
-    const Tensor normed = stack.rows_slice(M, R + U);
-    ops::layer_norm(x, w.layer_norm_input, kLayerNormEps, normed);
-    // Summary: the mean of each segment of the normed utterance (memory_op);
-    // a streaming chunk holds exactly one segment.
-    if (S > 0) ops::segment_means(normed.rows_slice(R, U), e.segment, stack.rows_slice(M + R + U, S));
-
-    // Queries of [right context; utterance; summary], scaled after their bias.
-    const Tensor query = buffers.query.rows_slice(0, R + U + S);
-    ops::linear(stack.rows_slice(M, R + U + S), w.attention_emb_to_query, query);
-    const int64_t head_dim = D / num_heads;
-    ops::scale(query, static_cast<float>(std::pow(static_cast<double>(head_dim), -0.5)));
-
-    // Keys and values of [memory; right context; utterance] (+ carried left context).
-    const Tensor key_value = buffers.key_value.rows_slice(0, M + R + U + L);
-    ops::linear(stack.rows_slice(0, M + R + U), w.attention_emb_to_key_value, key_value.rows_slice(0, M + R + U));
-    if (L > 0) ops::copy(left_context, key_value.rows_slice(M + R + U, L));
-
-    const Tensor attention = buffers.attention.rows_slice(0, R + U + S);
-    if (shape.streaming)
-        streaming_attention(e, num_heads, shape, buffers, query, key_value, attention);
-    else
-        segment_attention(e, num_heads, shape, buffers, query, key_value, attention);
-
-    const Tensor projected = buffers.projected.rows_slice(0, R + U + S);
-    ops::linear(attention, w.attention_out_proj, projected);
-    if (S > 0) {
-        const Tensor summary_out = projected.rows_slice(R + U, S);
-        if (config.transformer_tanh_on_mem)
-            ops::activate(summary_out, ops::Activation::tanh);
-        else
-            ops::clamp(summary_out, -10.0f, 10.0f);
-        ops::copy(summary_out, memory_out);
+void emformer_layer_infer(const EmformerLayerWeights& w, const EmformerRnntConfig& config,
+                          const EmformerLayerBuffers& buffers, const Tensor& x, EmformerLayerState* const* states,
+                          int64_t streams, const Tensor& memory_in, const Tensor& memory_out) {
+    const EmformerLayerShape shape = max_layer_shape(config, true, 0);
+    const int64_t R = shape.right_context_rows, U = shape.utterance_rows, F = R + U;
+    EMBER_CHECK(streams >= 1 && memory_in.rows == streams * shape.summary_rows,
+                "emformer_layer_infer: ", streams, " streams with ", memory_in.rows, " memory vectors");
+    int64_t memories = 0;
+    for (int64_t i = 0; i < streams; ++i) {
+        const EmformerLayerState& state = *states[i];
+        EMBER_CHECK(state.memory_rows <= shape.memory_rows && state.left_context_rows <= shape.left_context_rows,
+                    "emformer_layer_infer: stream ", i, "'s state holds more than the layer carries");
+        memories += state.memory_rows;
     }
+    layer(w, config, shape, buffers, x, states, streams, memory_out);
 
-    // _process_attention_output: residual, position-wise feed-forward with its
-    // own pre-norm, residual, output layer norm.
-    const Tensor result = projected.rows_slice(0, R + U);
-    ops::add(x, result);
-    const Tensor ffn = buffers.ffn_input.rows_slice(0, R + U);
-    ops::layer_norm(result, w.pos_ff_layer_norm, kLayerNormEps, ffn);
-    const Tensor hidden = buffers.ffn_hidden.rows_slice(0, R + U);
-    ops::linear(ffn, w.pos_ff_linear_in, hidden);
-    ops::activate(hidden, w.activation);
-    ops::linear(hidden, w.pos_ff_linear_out, ffn);
-    ops::add(result, ffn);
-    ops::layer_norm(ffn, w.layer_norm_output, kLayerNormEps, x);
+    // _pack_state: the memory entering the layer and the chunk's utterance
+    // keys and values join each stream's state for its next chunk.
+    for (int64_t i = 0; i < streams; ++i) {
+        EmformerLayerState& state = *states[i];
+        const Tensor utterance_key_value = buffers.key_value.rows_slice(memories + i * F + R, U);
+        state.left_context_rows = push_rows(state.left_context, state.left_context_rows, utterance_key_value);
+        if (shape.summary_rows > 0)
+            state.memory_rows = push_rows(state.memory, state.memory_rows, memory_in.rows_slice(i, 1));
+    }
 }
 
 }  // namespace ember

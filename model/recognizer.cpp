@@ -28,7 +28,7 @@ std::string text_of(const Model& model, const std::vector<int64_t>& tokens, bool
 // The best hypothesis's emitted tokens (its leading seed token left out) join
 // the result, timed from `first_frame` on.
 void append_best(Stream& s, int64_t first_frame) {
-    const Hypothesis& best = s.hypotheses.front();
+    const Hypothesis& best = s.decoder.hypotheses.front();
     for (size_t i = 1; i < best.tokens.size(); ++i) {
         s.current.tokens.push_back(best.tokens[i]);
         s.current.times.push_back(frame_seconds(model_of(s), first_frame + best.frames[i]));
@@ -36,40 +36,67 @@ void append_best(Stream& s, int64_t first_frame) {
     s.current.score = best.score;
 }
 
-// One streaming segment of features -> one transcriber chunk -> a search
-// seeded with the best hypothesis so far (RNNTBeamSearch.infer).
-void decode_segment(Stream& s) {
-    const Model& model = model_of(s);
-    const EmformerRnntConfig& c = model.config();
-    // A segment has segment + right context + 1 frames; the transcriber's
-    // time reduction drops the extra one, and for stride 1, where torchaudio
-    // would refuse the chunk, ember takes the first segment + right context.
-    std::copy_n(s.front_end.features.data(), s.chunk.size(), s.chunk.data());
-    const int64_t rows = chunk_output_rows(c);
-    const Tensor encoder_out{s.encoded.data(), rows, c.encoding_dim, c.encoding_dim};
-    transcribe_chunk(s.transcriber, {s.chunk.data(), chunk_input_frames(c), c.input_dim, c.input_dim}, encoder_out);
-    s.hypotheses = search(s.decoder, encoder_out, s.hypotheses.empty() ? nullptr : &s.hypotheses.front());
-    append_best(s, s.chunks * rows);
-    s.text += text_of(model, s.hypotheses.front().tokens, false);
+// Feeds pending samples to the front end until it yields a segment, whose
+// features become the stream's next transcriber chunk; false when the input
+// so far holds no complete segment (after input_finished: none left). A
+// segment has segment + right context + 1 frames; the transcriber's time
+// reduction drops the extra one, and for stride 1, where torchaudio would
+// refuse the chunk, ember takes the first segment + right context.
+bool next_chunk(Stream& s) {
+    StreamingFrontEnd& front_end = s.front_end;
+    for (;;) {
+        if (next_segment(front_end)) {
+            std::copy_n(front_end.features.data(), s.chunk.size(), s.chunk.data());
+            return true;
+        }
+        const int64_t left = static_cast<int64_t>(s.pending.size()) - s.pending_start;
+        if (left > 0) {
+            s.pending_start += accept(front_end, s.pending.data() + s.pending_start, left);
+            continue;
+        }
+        s.pending.clear();
+        s.pending_start = 0;
+        if (!s.input_done || front_end.finished) return false;
+        finish(front_end);
+    }
+}
+
+Tensor chunk_view(Stream& s) {
+    const EmformerRnntConfig& c = model_of(s).config();
+    return {s.chunk.data(), chunk_input_frames(c), c.input_dim, c.input_dim};
+}
+
+Tensor encoded_view(Stream& s) {
+    const EmformerRnntConfig& c = model_of(s).config();
+    return {s.encoded.data(), chunk_output_rows(c), c.encoding_dim, c.encoding_dim};
+}
+
+// The transcribed chunk -> a search seeded with the best hypothesis so far
+// (RNNTBeamSearch.infer) -> the chunk's text.
+void search_chunk(Stream& s) {
+    const Tensor encoder_out = encoded_view(s);
+    // The seed is the decoder's own best of the chunk before, read before this search replaces it.
+    const Hypothesis* seed = s.chunks > 0 ? &s.decoder.hypotheses.front() : nullptr;
+    const std::vector<Hypothesis>& hypotheses = search(s.decoder, encoder_out, seed);
+    append_best(s, s.chunks * encoder_out.rows);
+    s.text += text_of(model_of(s), hypotheses.front().tokens, false);
     s.current.text = strip_whitespace(s.text, true, false);
     ++s.chunks;
 }
 
+// After the last chunk of finished input: the whole text stripped.
+void end_streaming(Stream& s) {
+    if (!s.input_done) return;
+    s.current.text = strip_whitespace(s.text, true, true);
+    s.decoded_all = true;
+}
+
 void decode_streaming(Stream& s) {
-    StreamingFrontEnd& front_end = s.front_end;
-    while (s.pending_start < static_cast<int64_t>(s.pending.size())) {
-        const int64_t left = static_cast<int64_t>(s.pending.size()) - s.pending_start;
-        s.pending_start += accept(front_end, s.pending.data() + s.pending_start, left);
-        while (next_segment(front_end)) decode_segment(s);
+    while (next_chunk(s)) {
+        transcribe_chunk(s.transcriber, chunk_view(s), encoded_view(s));
+        search_chunk(s);
     }
-    s.pending.clear();
-    s.pending_start = 0;
-    if (s.input_done) {
-        finish(front_end);
-        while (next_segment(front_end)) decode_segment(s);
-        s.current.text = strip_whitespace(s.text, true, true);
-        s.decoded_all = true;
-    }
+    end_streaming(s);
 }
 
 void decode_whole(Stream& s) {
@@ -87,9 +114,9 @@ void decode_whole(Stream& s) {
     const Tensor encoder_out{encoded.data(), rows, c.encoding_dim, c.encoding_dim};
     transcribe(model, {const_cast<float*>(features.values.data()), features.frames, c.input_dim, c.input_dim},
                encoder_out);
-    s.hypotheses = search(s.decoder, encoder_out, nullptr);
+    const std::vector<Hypothesis>& hypotheses = search(s.decoder, encoder_out, nullptr);
     append_best(s, 0);
-    s.current.text = text_of(model, s.hypotheses.front().tokens, true);
+    s.current.text = text_of(model, hypotheses.front().tokens, true);
 }
 
 }  // namespace
@@ -167,6 +194,67 @@ void decode(Stream& s) {
     s.current.final = s.decoded_all;
 }
 
+StreamBatch make_stream_batch(const Model& model, int64_t capacity) {
+    StreamBatch batch;
+    batch.transcriber = make_transcriber_batch(model, capacity);
+    batch.streams.reserve(static_cast<size_t>(capacity));
+    batch.transcribers.reserve(static_cast<size_t>(capacity));
+    batch.chunks.reserve(static_cast<size_t>(capacity));
+    batch.outs.reserve(static_cast<size_t>(capacity));
+    return batch;
+}
+
+namespace {
+
+// Transcribes the chunks the batch has gathered in one call, then searches each.
+void decode_gathered(StreamBatch& b) {
+    if (b.streams.empty()) return;
+    transcribe_chunks(b.transcriber, b.transcribers.data(), b.chunks.data(), b.outs.data(),
+                      static_cast<int64_t>(b.streams.size()));
+    for (Stream* s : b.streams) search_chunk(*s);
+    b.streams.clear();
+    b.transcribers.clear();
+    b.chunks.clear();
+    b.outs.clear();
+}
+
+}  // namespace
+
+void decode_batch(StreamBatch& b, Stream* const* streams, int64_t count) {
+    b.streams.clear();  // left over if an earlier call failed half-way
+    b.transcribers.clear();
+    b.chunks.clear();
+    b.outs.clear();
+    for (int64_t i = 0; i < count; ++i) {
+        const Recognizer& r = *streams[i]->recognizer;
+        EMBER_CHECK(r.options.streaming, "decode_batch: stream ", i, " does not stream");
+        EMBER_CHECK(r.model == b.transcriber.model, "decode_batch: stream ", i, " runs another model");
+        for (int64_t j = 0; j < i; ++j)
+            EMBER_CHECK(streams[j] != streams[i], "decode_batch: stream ", i, " is stream ", j, " again");
+    }
+    // Rounds of one chunk from every stream that has one, in groups of at
+    // most the batch's capacity, until none has: each stream's chunks go
+    // through the transcriber and search in order, as decode would take them.
+    for (bool any = true; any;) {
+        any = false;
+        for (int64_t i = 0; i < count; ++i) {
+            Stream& s = *streams[i];
+            if (s.decoded_all || !next_chunk(s)) continue;
+            any = true;
+            b.streams.push_back(&s);
+            b.transcribers.push_back(&s.transcriber);
+            b.chunks.push_back(chunk_view(s));
+            b.outs.push_back(encoded_view(s));
+            if (static_cast<int64_t>(b.streams.size()) == b.transcriber.capacity) decode_gathered(b);
+        }
+        decode_gathered(b);
+    }
+    for (int64_t i = 0; i < count; ++i) {
+        if (!streams[i]->decoded_all) end_streaming(*streams[i]);
+        streams[i]->current.final = streams[i]->decoded_all;
+    }
+}
+
 RecognitionResult result(const Stream& s) { return s.current; }
 
 void reset(Stream& s) {
@@ -182,7 +270,6 @@ void reset(Stream& s) {
     }
     s.chunks = 0;
     s.text.clear();
-    s.hypotheses.clear();
     s.current = RecognitionResult();
 }
 

@@ -13,6 +13,13 @@
 //     while (ember::is_ready(stream)) ember::decode(stream);
 //     ember::RecognitionResult final = ember::result(stream);          // final.final == true
 //
+// Many streams on one thread: decode_batch advances every given stream's
+// ready chunks together, each transcriber call stacking one chunk of up to
+// `capacity` streams (the encoder's weights read once for all of them):
+//
+//     ember::StreamBatch batch = ember::make_stream_batch(model, 16);
+//     ember::decode_batch(batch, streams.data(), streams.size());  // streams: std::vector<ember::Stream*>
+//
 // Streaming mode follows the pipeline's streaming loop: segments of the
 // waveform become features on their own, each chunk runs through the
 // transcriber with its state carried and a beam search seeded with the best
@@ -75,7 +82,6 @@ struct Stream {
     std::string text;                    // the chunks' texts, unstripped
     // Both modes.
     Decoder decoder;
-    std::vector<Hypothesis> hypotheses;  // the latest search's
     RecognitionResult current;
 };
 
@@ -93,6 +99,28 @@ bool is_ready(const Stream& stream);
 // Decodes everything ready.
 void decode(Stream& stream);
 RecognitionResult result(const Stream& stream);
+
+// Scratch for decoding streaming streams of one model together (their
+// recognizers' search options may differ).
+struct StreamBatch {
+    TranscriberBatch transcriber;
+    // The streams whose chunks the next transcriber call takes (at most capacity).
+    std::vector<Stream*> streams;
+    std::vector<TranscriberStream*> transcribers;
+    std::vector<Tensor> chunks, outs;
+};
+
+// Throws ember::Error when the model cannot stream or capacity < 1.
+StreamBatch make_stream_batch(const Model& model, int64_t capacity);
+
+// decode() on each of `count` streaming streams of batch's model (each at
+// most once), the chunks of different streams transcribed together: rounds
+// of one ready chunk per stream, in transcriber calls of up to the batch's
+// capacity, until no stream has a chunk ready. Every stream ends exactly as
+// decode() on it alone would leave it; a stream with nothing ready is left
+// as it is. Throws ember::Error for a stream that does not stream or runs
+// another model.
+void decode_batch(StreamBatch& batch, Stream* const* streams, int64_t count);
 
 // Ready for a new utterance, keeping buffers and tables.
 void reset(Stream& stream);

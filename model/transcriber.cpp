@@ -1,7 +1,7 @@
 #include "model/transcriber.h"
 
 #include <algorithm>
-#include <cstring>
+#include <string>
 
 #include "engine/ops.h"
 
@@ -57,7 +57,7 @@ TranscribeBuffers allocate_transcribe_buffers(Arena& arena, const EmformerRnntCo
     b.frames = arena.matrix(shape.right_context_rows + shape.utterance_rows, D);
     b.memory_a = arena.matrix(shape.summary_rows, D);
     b.memory_b = arena.matrix(shape.summary_rows, D);
-    b.layer = allocate_layer_buffers(arena, c, shape);
+    b.layer = allocate_layer_buffers(arena, c, shape, 1);
     return b;
 }
 
@@ -102,9 +102,8 @@ void transcribe(const Model& model, const Tensor& features, const Tensor& out) {
     const int64_t S = shape.summary_rows, M = shape.memory_rows;
     if (S > 0) ops::segment_means(b.frames.rows_slice(R, U), len.segment, b.memory_a);
     Tensor memory = b.memory_a, next_memory = b.memory_b;
-    const Tensor no_left_context = b.layer.gathered.rows_slice(0, 0);
     for (const EmformerLayerWeights& layer : w.layers) {
-        emformer_layer(layer, c, shape, b.layer, b.frames, memory.rows_slice(0, M), no_left_context, next_memory);
+        emformer_layer_forward(layer, c, shape, b.layer, b.frames, memory.rows_slice(0, M), next_memory);
         std::swap(memory, next_memory);
     }
     project_output(w, b.frames.rows_slice(R, U), out);
@@ -116,95 +115,125 @@ int64_t chunk_output_rows(const EmformerRnntConfig& c) { return c.segment_length
 
 namespace {
 
-// Every tensor of a stream, in one allocation plan used both to size the
-// arena and to carve it.
-void allocate_stream(Arena& arena, const EmformerRnntConfig& c, TranscriberStream& s) {
+// Every tensor of a batch, in one allocation plan used both to size the arena
+// and to carve it.
+void allocate_batch(Arena& arena, const EmformerRnntConfig& c, TranscriberBatch& b) {
+    const EmformerLayerShape shape = max_layer_shape(c, true, 0);
+    const int64_t D = c.transformer_dim(), frames = b.capacity * (shape.right_context_rows + shape.utterance_rows);
+    b.buffers = allocate_layer_buffers(arena, c, shape, b.capacity);
+    b.frames = arena.matrix(frames, D);
+    b.memory_in = arena.matrix(b.capacity, D);
+    b.memory_out = arena.matrix(b.capacity, D);
+    b.encoded = arena.matrix(frames, c.encoding_dim);
+}
+
+void allocate_layer_states(Arena& arena, const EmformerRnntConfig& c, std::vector<EmformerLayerState>& layers) {
     const int64_t D = c.transformer_dim();
-    s.layers.resize(static_cast<size_t>(c.transformer_num_layers));
-    for (EmformerLayerState& layer : s.layers) {
+    layers.resize(static_cast<size_t>(c.transformer_num_layers));
+    for (EmformerLayerState& layer : layers) {
         layer.memory = arena.matrix(c.transformer_max_memory_size, D);
         layer.left_context = arena.matrix(c.transformer_left_context_length, 2 * D);
     }
-    s.frames = arena.matrix(s.max_shape.right_context_rows + s.max_shape.utterance_rows, D);
-    s.memory_in = arena.matrix(1, D);
-    s.memory_out = arena.matrix(1, D);
-    s.buffers = allocate_layer_buffers(arena, c, s.max_shape);
 }
 
-// Appends `rows` to the last `capacity` rows kept in `window` (oldest first),
-// which holds `count` valid rows; returns the new count. Mirrors _pack_state,
-// which concatenates and keeps the tail.
-int64_t push_rows(const Tensor& window, int64_t count, const Tensor& rows) {
-    const int64_t capacity = window.rows;
-    if (capacity == 0) return 0;
-    const int64_t incoming = std::min(rows.rows, capacity);
-    const int64_t keep = std::min(count, capacity - incoming);
-    if (keep > 0 && count - keep > 0)
-        std::memmove(window.row(0), window.row(count - keep), static_cast<size_t>(keep * window.stride) * sizeof(float));
-    ops::copy(rows.rows_slice(rows.rows - incoming, incoming), window.rows_slice(keep, incoming));
-    return keep + incoming;
+void check_streaming(const Model& model) {
+    std::string why;
+    if (!streaming_supported(model.config(), &why)) fail(model.file.origin, ": ", why);
+}
+
+void check_batch(const TranscriberBatch& b, TranscriberStream* const* streams, const Tensor* chunks,
+                 const Tensor* outs, int64_t count) {
+    const EmformerRnntConfig& c = b.model->config();
+    EMBER_CHECK(count >= 1 && count <= b.capacity, "transcribe_chunks: ", count, " streams for a batch of at most ",
+                b.capacity);
+    for (int64_t i = 0; i < count; ++i) {
+        EMBER_CHECK(streams[i]->model == b.model, "transcribe_chunks: stream ", i, " runs another model");
+        for (int64_t j = 0; j < i; ++j)
+            EMBER_CHECK(streams[j] != streams[i], "transcribe_chunks: stream ", i, " is stream ", j, " again");
+        EMBER_CHECK(chunks[i].rows == chunk_input_frames(c) && chunks[i].cols == c.input_dim, "chunk ", i,
+                    " must be (", chunk_input_frames(c), ", ", c.input_dim, "), got (", chunks[i].rows, ", ",
+                    chunks[i].cols, ")");
+        EMBER_CHECK(outs[i].rows == chunk_output_rows(c) && outs[i].cols == c.encoding_dim, "chunk output ", i,
+                    " must be (", chunk_output_rows(c), ", ", c.encoding_dim, ")");
+    }
 }
 
 }  // namespace
 
+TranscriberBatch make_transcriber_batch(const Model& model, int64_t capacity) {
+    check_streaming(model);
+    EMBER_CHECK(capacity >= 1, "a transcriber batch holds at least one stream, not ", capacity);
+    TranscriberBatch batch;
+    batch.model = &model;
+    batch.capacity = capacity;
+    Arena sizing = Arena::counting();
+    allocate_batch(sizing, model.config(), batch);
+    batch.arena = Arena(sizing.used());
+    allocate_batch(batch.arena, model.config(), batch);
+    batch.layer_states.resize(static_cast<size_t>(capacity));
+    return batch;
+}
+
 TranscriberStream make_transcriber_stream(const Model& model) {
-    const EmformerRnntConfig& c = model.config();
-    std::string why;
-    if (!streaming_supported(c, &why)) fail(model.file.origin, ": ", why);
     TranscriberStream stream;
     stream.model = &model;
-    stream.max_shape = max_layer_shape(c, true, 0);
+    stream.scratch = make_transcriber_batch(model, 1);
     Arena sizing = Arena::counting();
-    allocate_stream(sizing, c, stream);
+    allocate_layer_states(sizing, model.config(), stream.layers);
     stream.arena = Arena(sizing.used());
-    allocate_stream(stream.arena, c, stream);
+    allocate_layer_states(stream.arena, model.config(), stream.layers);
     return stream;
 }
 
 void reset_transcriber_stream(TranscriberStream& stream) {
-    stream.memory_count = 0;
-    stream.left_context_count = 0;
+    for (EmformerLayerState& layer : stream.layers) {
+        layer.memory_rows = 0;
+        layer.left_context_rows = 0;
+    }
 }
 
-void transcribe_chunk(TranscriberStream& s, const Tensor& chunk, const Tensor& out) {
-    const Model& model = *s.model;
+void transcribe_chunk(TranscriberStream& stream, const Tensor& chunk, const Tensor& out) {
+    TranscriberStream* const streams[] = {&stream};
+    transcribe_chunks(stream.scratch, streams, &chunk, &out, 1);
+}
+
+void transcribe_chunks(TranscriberBatch& b, TranscriberStream* const* streams, const Tensor* chunks,
+                       const Tensor* outs, int64_t count) {
+    check_batch(b, streams, chunks, outs, count);
+    const Model& model = *b.model;
     const EmformerRnntConfig& c = model.config();
     const TranscriberWeights& w = model.weights.transcriber;
     const Lengths len = emformer_lengths(c);
-    EMBER_CHECK(chunk.rows == chunk_input_frames(c) && chunk.cols == c.input_dim, "chunk must be (",
-                chunk_input_frames(c), ", ", c.input_dim, "), got (", chunk.rows, ", ", chunk.cols, ")");
-    EMBER_CHECK(out.rows == len.segment && out.cols == c.encoding_dim, "chunk output must be (", len.segment, ", ",
-                c.encoding_dim, ")");
+    const int64_t R = len.right_context, U = len.segment, F = R + U;
+    const bool use_memory = c.transformer_max_memory_size > 0;
 
-    // frames = [right context; utterance] after input linear and time reduction.
-    const int64_t R = len.right_context, U = len.segment;
-    project_and_reduce(c, w.input_linear, chunk.rows_slice(c.segment_length, c.right_context_length),
-                       s.frames.rows_slice(0, R));
-    project_and_reduce(c, w.input_linear, chunk.rows_slice(0, c.segment_length), s.frames.rows_slice(R, U));
-
-    EmformerLayerShape shape = s.max_shape;
-    shape.memory_rows = s.memory_count;
-    shape.left_context_rows = s.left_context_count;
-    const bool use_memory = shape.summary_rows > 0;
-    // The first layer's memory vector is the mean of the chunk's input utterance (_EmformerImpl.infer).
-    if (use_memory) ops::segment_means(s.frames.rows_slice(R, U), U, s.memory_in);
-    const Tensor no_memory = s.memory_out.rows_slice(0, 0);
-
-    for (size_t i = 0; i < s.layers.size(); ++i) {
-        EmformerLayerState& state = s.layers[i];
-        emformer_layer(w.layers[i], c, shape, s.buffers, s.frames, state.memory.rows_slice(0, shape.memory_rows),
-                       state.left_context.rows_slice(0, shape.left_context_rows),
-                       use_memory ? s.memory_out : no_memory);
-        // _pack_state: the memory entering this layer and the utterance keys
-        // and values join the layer's state for the next chunk.
-        if (use_memory) push_rows(state.memory, shape.memory_rows, s.memory_in);
-        const Tensor utterance_key_value = s.buffers.key_value.rows_slice(shape.memory_rows + R, U);
-        push_rows(state.left_context, shape.left_context_rows, utterance_key_value);
-        if (use_memory) std::swap(s.memory_in, s.memory_out);
+    // Each stream's [right context; utterance] after input linear and time
+    // reduction, and its first layer's memory vector: the mean of the chunk's
+    // input utterance (_EmformerImpl.infer).
+    const Tensor frames = b.frames.rows_slice(0, count * F);
+    Tensor memory_in = b.memory_in.rows_slice(0, use_memory ? count : 0);
+    Tensor memory_out = b.memory_out.rows_slice(0, use_memory ? count : 0);
+    for (int64_t i = 0; i < count; ++i) {
+        const Tensor stream_frames = frames.rows_slice(i * F, F);
+        project_and_reduce(c, w.input_linear, chunks[i].rows_slice(c.segment_length, c.right_context_length),
+                           stream_frames.rows_slice(0, R));
+        project_and_reduce(c, w.input_linear, chunks[i].rows_slice(0, c.segment_length),
+                           stream_frames.rows_slice(R, U));
+        if (use_memory) ops::segment_means(stream_frames.rows_slice(R, U), U, memory_in.rows_slice(i, 1));
     }
-    s.memory_count = std::min(s.memory_count + 1, c.transformer_max_memory_size);
-    s.left_context_count = std::min(s.left_context_count + U, c.transformer_left_context_length);
-    project_output(w, s.frames.rows_slice(R, U), out);
+
+    for (size_t layer = 0; layer < w.layers.size(); ++layer) {
+        for (int64_t i = 0; i < count; ++i) b.layer_states[static_cast<size_t>(i)] = &streams[i]->layers[layer];
+        emformer_layer_infer(w.layers[layer], c, b.buffers, frames, b.layer_states.data(), count, memory_in,
+                             memory_out);
+        std::swap(memory_in, memory_out);
+    }
+
+    // Right context rows ride along through the output projection, so that
+    // its weights are read once for every stream; only the utterance is kept.
+    const Tensor encoded = b.encoded.rows_slice(0, count * F);
+    project_output(w, frames, encoded);
+    for (int64_t i = 0; i < count; ++i) ops::copy(encoded.rows_slice(i * F + R, U), outs[i]);
 }
 
 }  // namespace ember

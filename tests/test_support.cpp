@@ -4,8 +4,10 @@
 #include <unistd.h>
 
 #include <array>
-#include <filesystem>
+#include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <random>
 #include <stdexcept>
 
 namespace ember::test {
@@ -39,6 +41,35 @@ ember::Model convert_and_load_fixture(const std::string& name) {
                                            out);
     if (result.exit_code != 0) throw std::runtime_error("converting fixture " + name + " failed: " + result.output);
     return ember::load_model(out);
+}
+
+std::string convert_decoder_fixture(const std::string& name) {
+    const std::string out = scratch("decoder_" + name + ".ember");
+    const CommandResult result = run_ember("convert --checkpoint " + fixture("decoder/" + name + "/model.pt") +
+                                           " --config " + fixture("decoder/" + name + "/config.json") +
+                                           " --sentencepiece " + fixture("sentencepiece/char_no_bos_eos.model") +
+                                           " -o " + out);
+    if (result.exit_code != 0) throw std::runtime_error("converting fixture " + name + " failed: " + result.output);
+    return out;
+}
+
+ember::Model convert_and_load_decoder_fixture(const std::string& name) {
+    return ember::load_model(convert_decoder_fixture(name));
+}
+
+std::vector<float> synth_audio(uint32_t seed, int64_t samples) {
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> noise(0.0f, 1.0f);
+    const float pole = 0.5f + 0.45f * static_cast<float>(seed % 7) / 6.0f;
+    const float gain = 0.05f + 0.02f * static_cast<float>(seed % 5);
+    std::vector<float> out(static_cast<size_t>(samples));
+    float y = 0.0f;
+    for (int64_t i = 0; i < samples; ++i) {
+        y = pole * y + (1.0f - pole) * noise(rng);
+        const float tremolo = 0.6f + 0.4f * std::sin(static_cast<float>(i) * (1e-3f + 1e-4f * seed));
+        out[static_cast<size_t>(i)] = std::fmax(-1.0f, std::fmin(1.0f, 4.0f * gain * tremolo * y));
+    }
+    return out;
 }
 
 }  // namespace ember::test

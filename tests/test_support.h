@@ -1,7 +1,9 @@
 // Helpers shared by the Catch2 tests: paths and running the `ember` binary.
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "model/model.h"
 
@@ -26,5 +28,17 @@ CommandResult run_ember(const std::string& args);
 // Converts tests/fixtures/transcriber/<name>/model.pt with `ember convert`
 // into the scratch directory and loads the result.
 ember::Model convert_and_load_fixture(const std::string& name);
+
+// Converts tests/fixtures/decoder/<name>/model.pt with the character
+// SentencePiece model (sentencepiece/char_no_bos_eos.model) as its
+// vocabulary into the scratch directory; returns the .ember path.
+std::string convert_decoder_fixture(const std::string& name);
+// The same, loaded.
+ember::Model convert_and_load_decoder_fixture(const std::string& name);
+
+// Band-limited noise in [-1, 1], different per seed: white noise through a
+// one-pole low-pass whose cutoff and gain depend on the seed, with a slow
+// tremolo.
+std::vector<float> synth_audio(uint32_t seed, int64_t samples);
 
 }  // namespace ember::test

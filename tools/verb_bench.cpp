@@ -1,18 +1,16 @@
 // ember bench: how fast a model runs on this machine -- load time, streaming
 // and non-streaming real-time factors per beam, the front end, streams per
-// core, peak memory -- on random features generated in-process (no audio).
+// core (single and batched), peak memory -- on random features generated
+// in-process (no audio).
 #include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <ctime>
 #include <random>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "engine/npy.h"
@@ -21,6 +19,7 @@
 #include "model/front_end.h"
 #include "model/model.h"
 #include "model/transcriber.h"
+#include "tools/bench_runs.h"
 #include "tools/cli.h"
 #include "tools/features_input.h"
 #include "tools/verbs.h"
@@ -30,121 +29,38 @@ namespace ember::verbs {
 namespace {
 
 const char* kUsage =
-    "usage: ember bench MODEL.ember [--seconds S] [--beam K ...] [--threads N] [--features IN.npy]\n"
-    "                   [--seed N] [--json]\n\n"
+    "usage: ember bench MODEL.ember [--seconds SEC] [--beam K ...] [--threads N] [--streams S]\n"
+    "                   [--concurrent N] [--features IN.npy] [--seed N] [--json]\n\n"
     "Measures the model on this machine: load time (mmap + validation), the front end, streaming\n"
     "(per 160 ms chunk for the base model: encoder alone, then encoder + beam search per beam),\n"
     "non-streaming (encoder over the whole input, then the search), streams per core and peak RSS.\n"
-    "The input is S seconds of standard-normal features made in-process (no audio needed).\n"
-    "Times are given as thread CPU time, then wall time: on a busy machine wall time also counts\n"
-    "time other processes held the core. RTF = compute time / audio time.\n\n"
-    "  --seconds S        seconds of input (default 30)\n"
+    "The input is SEC seconds of standard-normal features made in-process (no audio needed).\n"
+    "Times are given as CPU time of the process (all its threads), then wall time: on a busy\n"
+    "machine wall time also counts time other processes held the cores. RTF = compute time /\n"
+    "audio time.\n\n"
+    "Streams per core: how many streams one core keeps in real time. Single: 1 / RTF of one\n"
+    "stream. Batched (--streams S): S streams advanced together on one thread, each step one\n"
+    "transcriber call over a chunk of every stream (weights read once for all), then each\n"
+    "stream's search; batch RTF = time of the whole batch / audio time of one stream, and streams\n"
+    "per core = S / batch RTF (CPU time; from wall time also divided by --threads).\n\n"
+    "  --seconds SEC      seconds of input (default 30)\n"
     "  --beam K           beam width; repeat it or give a list (default 1,4,10; 1 is greedy)\n"
-    "  --threads N        also run N streams at once, one per thread, first beam (default 1)\n"
-    "  --features IN.npy  use these float32 features (T, input_dim) instead of random ones; the\n"
-    "                     last right_context_length frames are the right context\n"
+    "  --threads N        cores each matrix product is split across (default 1), for every run\n"
+    "                     (it used to run N streams at once, one per thread: now --concurrent N)\n"
+    "  --streams S        also run S streams batched on one thread: encoder alone, then per beam;\n"
+    "                     stream i reads features of seed + i (default: not run)\n"
+    "  --concurrent N     also run N single streams at once, one per thread, first beam\n"
+    "                     (default 1: not run)\n"
+    "  --features IN.npy  use these float32 features (T, input_dim) instead of random ones, for\n"
+    "                     every stream; the last right_context_length frames are the right context\n"
     "  --seed N           seed of the random features (default 1)\n"
     "  --json             one JSON object on standard output, milliseconds unless named otherwise\n";
-
-// Wall and thread CPU time, in seconds.
-struct Times {
-    double wall = 0.0, cpu = 0.0;
-    Times& operator+=(const Times& o) {
-        wall += o.wall;
-        cpu += o.cpu;
-        return *this;
-    }
-};
-
-Times now() {
-    timespec cpu{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
-    const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-    return {wall, static_cast<double>(cpu.tv_sec) + 1e-9 * static_cast<double>(cpu.tv_nsec)};
-}
-Times since(const Times& start) {
-    const Times t = now();
-    return {t.wall - start.wall, t.cpu - start.cpu};
-}
-
-double median(std::vector<double> v) {
-    if (v.empty()) return 0.0;
-    std::sort(v.begin(), v.end());
-    const size_t n = v.size();
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-// Per-chunk times of one streaming run, in seconds.
-struct Series {
-    std::vector<double> wall, cpu;
-    void add(const Times& t) {
-        wall.push_back(t.wall);
-        cpu.push_back(t.cpu);
-    }
-    Times total() const {
-        Times t;
-        for (size_t i = 0; i < wall.size(); ++i) t += {wall[i], cpu[i]};
-        return t;
-    }
-    Times median_of() const { return {median(wall), median(cpu)}; }
-};
-
-struct StreamingRun {
-    int64_t beam = 0;  // 0: encoder only
-    Series encoder, search, chunk;
-    int64_t tokens = 0;  // the best path's emitted tokens
-};
 
 struct WholeRun {
     int64_t beam = 0;
     Times search;
     int64_t tokens = 0;
 };
-
-// The streaming loop of `ember decode --streaming`, timed per chunk; beam 0
-// runs the transcriber alone.
-StreamingRun run_streaming(const Model& model, const NpyArray& features, int64_t beam, cli::Progress* progress) {
-    const EmformerRnntConfig& c = model.config();
-    StreamingRun run;
-    run.beam = beam;
-    TranscriberStream stream = make_transcriber_stream(model);
-    SearchOptions options;
-    options.beam = std::max<int64_t>(beam, 1);
-    Decoder decoder = make_decoder(model, options);
-    const int64_t frames = chunk_input_frames(c), rows = chunk_output_rows(c);
-    const int64_t chunks = streaming_chunk_count(features, c);
-    std::vector<float> chunk, encoded(static_cast<size_t>(rows * c.encoding_dim));
-    const Tensor encoder_out{encoded.data(), rows, c.encoding_dim, c.encoding_dim};
-    std::vector<Hypothesis> hypotheses;
-    for (int64_t k = 0; k < chunks; ++k) {
-        fill_chunk(features, c, k, chunk);
-        const Times start = now();
-        transcribe_chunk(stream, {chunk.data(), frames, c.input_dim, c.input_dim}, encoder_out);
-        const Times encoded_at = since(start);
-        run.encoder.add(encoded_at);
-        if (beam > 0) {
-            hypotheses = search(decoder, encoder_out, hypotheses.empty() ? nullptr : &hypotheses.front());
-            const Times total = since(start);
-            run.search.add({total.wall - encoded_at.wall, total.cpu - encoded_at.cpu});
-            run.chunk.add(total);
-            run.tokens += static_cast<int64_t>(hypotheses.front().tokens.size()) - 1;
-        } else {
-            run.chunk.add(encoded_at);
-        }
-        if (progress) progress->update(static_cast<double>(k + 1) / static_cast<double>(chunks));
-    }
-    return run;
-}
-
-// N streams at once, one per thread: the wall time of each whole stream.
-std::vector<double> run_concurrent(const Model& model, const NpyArray& features, int64_t beam, int64_t threads) {
-    std::vector<double> wall(static_cast<size_t>(threads));
-    std::vector<std::thread> workers;
-    for (int64_t i = 0; i < threads; ++i)
-        workers.emplace_back([&, i] { wall[static_cast<size_t>(i)] = run_streaming(model, features, beam, nullptr).chunk.total().wall; });
-    for (std::thread& worker : workers) worker.join();
-    return wall;
-}
 
 // Peak resident set of this process: VmHWM from /proc/self/status. Not
 // getrusage's ru_maxrss, which Linux carries across execve: a parent's
@@ -164,21 +80,55 @@ double peak_rss_bytes() {
     return static_cast<double>(usage.ru_maxrss) * 1024.0;  // KiB on Linux
 }
 
-NpyArray random_features(const EmformerRnntConfig& c, int64_t frames, unsigned seed) {
-    NpyArray features;
-    features.shape = {frames, c.input_dim};
-    features.values.resize(static_cast<size_t>(frames * c.input_dim));
-    std::mt19937 rng(seed);
-    std::normal_distribution<float> normal(0.0f, 1.0f);
-    for (float& x : features.values) x = normal(rng);
-    return features;
-}
-
 // "name": {"wall": .., "cpu": ..} in milliseconds.
 std::string json_times(const char* name, const Times& t) {
     char text[160];
     std::snprintf(text, sizeof text, "\"%s\": {\"wall\": %.4f, \"cpu\": %.4f}", name, 1e3 * t.wall, 1e3 * t.cpu);
     return text;
+}
+
+// Streams one core keeps in real time, from a run of r.streams streams:
+// streams x audio time / CPU time; from wall time also divided by the cores.
+Times streams_per_core(const StreamingRun& r, double audio_seconds, int64_t threads) {
+    const Times t = r.chunk.total();
+    const double streamed = static_cast<double>(r.streams) * audio_seconds;
+    return {streamed / (t.wall * static_cast<double>(threads)), streamed / t.cpu};
+}
+
+std::string json_run(const StreamingRun& r, double audio_seconds, int64_t threads) {
+    const Times total = r.chunk.total(), per_core = streams_per_core(r, audio_seconds, threads);
+    const Times encoder = r.encoder.median_of();
+    const double streams = static_cast<double>(r.streams);
+    char text[256];
+    std::snprintf(text, sizeof text,
+                  "\"first_chunk_ms\": %.4f, \"rtf\": {\"wall\": %.6f, \"cpu\": %.6f}, "
+                  "\"streams_per_core\": {\"wall\": %.3f, \"cpu\": %.3f}}",
+                  1e3 * r.chunk.wall.front(), total.wall / audio_seconds, total.cpu / audio_seconds, per_core.wall,
+                  per_core.cpu);
+    return "{\"beam\": " + std::to_string(r.beam) + ", \"streams\": " + std::to_string(r.streams) +
+           ", \"tokens\": " + std::to_string(r.tokens) + ", " + json_times("encoder_median", encoder) + ", " +
+           json_times("encoder_median_per_stream", {encoder.wall / streams, encoder.cpu / streams}) + ", " +
+           json_times("search_median", r.search.median_of()) + ", " + json_times("chunk_median", r.chunk.median_of()) +
+           ", " + json_times("encoder_total", r.encoder.total()) + ", " + json_times("total", total) + ", " + text;
+}
+
+// [{"beam": K, "streams": S, "cpu": .., "wall": ..}, ...] for the runs with a search.
+std::string json_streams_per_core(const std::vector<StreamingRun>& runs, double audio_seconds, int64_t threads) {
+    std::string list;
+    for (const StreamingRun& r : runs) {
+        if (r.beam == 0) continue;
+        const Times per_core = streams_per_core(r, audio_seconds, threads);
+        char item[160];
+        std::snprintf(item, sizeof item, "%s{\"beam\": %lld, \"streams\": %lld, \"cpu\": %.3f, \"wall\": %.3f}",
+                      list.empty() ? "" : ", ", static_cast<long long>(r.beam), static_cast<long long>(r.streams),
+                      per_core.cpu, per_core.wall);
+        list += item;
+    }
+    return "[" + list + "]";
+}
+
+std::string run_label(const StreamingRun& r) {
+    return r.beam ? "beam " + std::to_string(r.beam) : std::string("encoder only");
 }
 
 // Beams from every --beam K (repeatable, or a comma list); the other arguments are returned.
@@ -212,7 +162,8 @@ Args take_beams(const Args& args, std::vector<int64_t>& beams) {
 int bench(const Args& all_args) {
     std::vector<int64_t> beams;
     const cli::ParsedArgs parsed = cli::parse_args(
-        take_beams(all_args, beams), {{"--seconds"}, {"--threads"}, {"--features"}, {"--seed"}, {"--json", false}});
+        take_beams(all_args, beams), {{"--seconds"}, {"--threads"}, {"--streams"}, {"--concurrent"}, {"--features"},
+                                      {"--seed"}, {"--json", false}});
     if (parsed.help) {
         std::fputs(kUsage, stdout);
         return 0;
@@ -221,11 +172,14 @@ int bench(const Args& all_args) {
     if (beams.empty()) beams = {1, 4, 10};
     const std::string model_path = parsed.positionals[0];
     const double seconds = parsed.number("--seconds", 30.0, 0.5, 36000.0);
-    const int64_t threads = parsed.integer("--threads", 1, 1, 1024);
+    const int64_t threads = parsed.integer("--threads", 1, 1, 256);
+    const int64_t batched_streams = parsed.integer("--streams", 0, 1, 4096);
+    const int64_t concurrent_streams = parsed.integer("--concurrent", 1, 1, 1024);
     const unsigned seed = static_cast<unsigned>(parsed.integer("--seed", 1, 0, 1u << 31));
     const bool json = parsed.has("--json");
     cli::check_input_file(model_path);
     if (parsed.has("--features")) cli::check_input_file(parsed.required("--features"));
+    kernels::set_num_threads(static_cast<int>(threads));
 
     // Load: mmap + validation of metadata and every tensor; median of three.
     std::vector<double> loads;
@@ -268,21 +222,30 @@ int bench(const Args& all_args) {
     }
 
     // Streaming: the encoder alone (its first chunk also pages the weights in), then per beam.
-    std::vector<StreamingRun> streaming;
-    {
-        cli::Progress progress("streaming, encoder only");
-        streaming.push_back(run_streaming(model, features, 0, json ? nullptr : &progress));
+    auto run = [&](const NpyArray* stream_features, int64_t streams, int64_t beam) {
+        std::string label = beam ? "beam " + std::to_string(beam) : std::string("encoder only");
+        if (streams > 1) label = std::to_string(streams) + " streams batched, " + label;
+        cli::Progress progress("streaming, " + label);
+        StreamingRun r = run_streaming(model, stream_features, streams, beam, json ? nullptr : &progress);
         progress.finish();
-    }
-    for (int64_t beam : beams) {
-        cli::Progress progress("streaming, beam " + std::to_string(beam));
-        streaming.push_back(run_streaming(model, features, beam, json ? nullptr : &progress));
-        progress.finish();
-    }
+        return r;
+    };
+    std::vector<StreamingRun> streaming{run(&features, 1, 0)};
+    for (int64_t beam : beams) streaming.push_back(run(&features, 1, beam));
     const double streaming_rss = peak_rss_bytes();
 
+    // Batched: stream i on the features of seed + i (or all on the given ones).
+    std::vector<StreamingRun> batched;
+    if (batched_streams > 0) {
+        std::vector<NpyArray> stream_features{features};
+        for (unsigned i = 1; i < static_cast<unsigned>(batched_streams); ++i)
+            stream_features.push_back(parsed.has("--features") ? features : random_features(c, T, seed + i));
+        batched.push_back(run(stream_features.data(), batched_streams, 0));
+        for (int64_t beam : beams) batched.push_back(run(stream_features.data(), batched_streams, beam));
+    }
+
     std::vector<double> concurrent;
-    if (threads > 1) concurrent = run_concurrent(model, features, beams.front(), threads);
+    if (concurrent_streams > 1) concurrent = run_concurrent(model, features, beams.front(), concurrent_streams);
 
     // Non-streaming: the encoder over everything once, then each beam's search.
     std::vector<float> encoded(static_cast<size_t>(whole_rows * c.encoding_dim));
@@ -313,19 +276,9 @@ int bench(const Args& all_args) {
                     static_cast<long long>(chunks), chunk_seconds, static_cast<long long>(frames_out));
         std::printf("\"load_ms\": %.4f, \"load_ms_all\": [%.4f, %.4f, %.4f], %s, ", 1e3 * load, 1e3 * loads[0],
                     1e3 * loads[1], 1e3 * loads[2], json_times("front_end", front_end_time).c_str());
-        std::printf("\"streaming\": [");
-        for (size_t i = 0; i < streaming.size(); ++i) {
-            const StreamingRun& r = streaming[i];
-            const Times total = r.chunk.total();
-            std::printf("%s{\"beam\": %lld, \"tokens\": %lld, %s, %s, %s, %s, %s, \"first_chunk_ms\": %.4f, "
-                        "\"rtf\": {\"wall\": %.6f, \"cpu\": %.6f}}",
-                        i ? ", " : "", static_cast<long long>(r.beam), static_cast<long long>(r.tokens),
-                        json_times("encoder_median", r.encoder.median_of()).c_str(),
-                        json_times("search_median", r.search.median_of()).c_str(),
-                        json_times("chunk_median", r.chunk.median_of()).c_str(),
-                        json_times("encoder_total", r.encoder.total()).c_str(), json_times("total", total).c_str(),
-                        1e3 * r.chunk.wall.front(), total.wall / audio_seconds, total.cpu / audio_seconds);
-        }
+        std::printf("\"threads\": %lld, \"streaming\": [", static_cast<long long>(threads));
+        for (size_t i = 0; i < streaming.size(); ++i)
+            std::printf("%s%s", i ? ", " : "", json_run(streaming[i], audio_seconds, threads).c_str());
         std::printf("], %s, \"whole\": [", json_times("whole_encoder", whole_encoder).c_str());
         for (size_t i = 0; i < whole.size(); ++i) {
             const Times total{whole_encoder.wall + whole[i].search.wall, whole_encoder.cpu + whole[i].search.cpu};
@@ -334,15 +287,25 @@ int bench(const Args& all_args) {
                         json_times("search", whole[i].search).c_str(), json_times("total", total).c_str(),
                         total.wall / audio_seconds, total.cpu / audio_seconds);
         }
-        // Batched multi-stream decoding does not exist yet (issue 5): "batched" stays null
-        // until it does; streams_per_core_single is 1 / streaming RTF of one stream alone.
-        std::printf("], \"streams_per_core_single\": [");
-        for (size_t i = 1; i < streaming.size(); ++i)
-            std::printf("%s{\"beam\": %lld, \"cpu\": %.3f, \"wall\": %.3f}", i > 1 ? ", " : "",
-                        static_cast<long long>(streaming[i].beam), audio_seconds / streaming[i].chunk.total().cpu,
-                        audio_seconds / streaming[i].chunk.total().wall);
-        std::printf("], \"streams_per_core_batched\": null, \"concurrent_threads\": %lld, \"concurrent_wall_s\": [",
-                    static_cast<long long>(threads));
+        // streams_per_core_single: one stream alone; _batched: --streams S together
+        // (null without --streams), _batched_encoder: the same for the encoder alone.
+        std::printf("], \"streams_per_core_single\": %s, ",
+                    json_streams_per_core(streaming, audio_seconds, threads).c_str());
+        if (batched.empty()) {
+            std::printf("\"batched\": null, \"streams_per_core_batched\": null, "
+                        "\"streams_per_core_batched_encoder\": null, ");
+        } else {
+            std::printf("\"batched\": [");
+            for (size_t i = 0; i < batched.size(); ++i)
+                std::printf("%s%s", i ? ", " : "", json_run(batched[i], audio_seconds, threads).c_str());
+            const Times encoder_per_core = streams_per_core(batched.front(), audio_seconds, threads);
+            std::printf("], \"streams_per_core_batched\": %s, \"streams_per_core_batched_encoder\": "
+                        "{\"streams\": %lld, \"cpu\": %.3f, \"wall\": %.3f}, ",
+                        json_streams_per_core(batched, audio_seconds, threads).c_str(),
+                        static_cast<long long>(batched_streams), encoder_per_core.cpu, encoder_per_core.wall);
+        }
+        std::printf("\"concurrent_threads\": %lld, \"concurrent_wall_s\": [",
+                    static_cast<long long>(concurrent_streams));
         for (size_t i = 0; i < concurrent.size(); ++i) std::printf("%s%.4f", i ? ", " : "", concurrent[i]);
         std::printf("], \"peak_rss_streaming_bytes\": %.0f, \"peak_rss_bytes\": %.0f}\n", streaming_rss, peak_rss);
         return 0;
@@ -361,10 +324,8 @@ int bench(const Args& all_args) {
     std::printf("\nstreaming, per chunk, median ms (cpu / wall)     RTF cpu (wall)   frames per token\n");
     for (const StreamingRun& r : streaming) {
         const Times total = r.chunk.total(), enc = r.encoder.median_of(), chunk = r.chunk.median_of();
-        char label[32];
-        std::snprintf(label, sizeof label, r.beam ? "beam %lld" : "encoder only", static_cast<long long>(r.beam));
-        std::printf("  %-12s encoder %6.2f / %6.2f  total %6.2f / %6.2f   %.4f (%.4f)", label, 1e3 * enc.cpu,
-                    1e3 * enc.wall, 1e3 * chunk.cpu, 1e3 * chunk.wall, total.cpu / audio_seconds,
+        std::printf("  %-12s encoder %6.2f / %6.2f  total %6.2f / %6.2f   %.4f (%.4f)", run_label(r).c_str(),
+                    1e3 * enc.cpu, 1e3 * enc.wall, 1e3 * chunk.cpu, 1e3 * chunk.wall, total.cpu / audio_seconds,
                     total.wall / audio_seconds);
         if (r.beam) {
             std::printf("   %.1f", r.tokens ? static_cast<double>(frames_out) / static_cast<double>(r.tokens) : 0.0);
@@ -372,6 +333,18 @@ int bench(const Args& all_args) {
             std::printf("   first chunk %.1f ms wall (weights paged in)", 1e3 * r.chunk.wall.front());
         }
         std::printf("\n");
+    }
+    if (!batched.empty()) {
+        std::printf("\n%lld streams batched, per step (a chunk of every stream), median ms (cpu / wall)\n"
+                    "                encoder (per stream)                total                batch RTF cpu (wall)\n",
+                    static_cast<long long>(batched_streams));
+        for (const StreamingRun& r : batched) {
+            const Times total = r.chunk.total(), enc = r.encoder.median_of(), chunk = r.chunk.median_of();
+            const double n = static_cast<double>(r.streams);
+            std::printf("  %-12s  %7.2f / %7.2f (%6.2f / %6.2f)  %7.2f / %7.2f   %.4f (%.4f)\n", run_label(r).c_str(),
+                        1e3 * enc.cpu, 1e3 * enc.wall, 1e3 * enc.cpu / n, 1e3 * enc.wall / n, 1e3 * chunk.cpu,
+                        1e3 * chunk.wall, total.cpu / audio_seconds, total.wall / audio_seconds);
+        }
     }
     std::printf("\nnon-streaming, %.1f s: encoder %.3f s cpu (%.3f s wall)\n", audio_seconds, whole_encoder.cpu,
                 whole_encoder.wall);
@@ -381,16 +354,21 @@ int bench(const Args& all_args) {
                     static_cast<long long>(r.beam), r.search.cpu, cpu / audio_seconds, wall / audio_seconds,
                     r.tokens ? static_cast<double>(whole_rows) / static_cast<double>(r.tokens) : 0.0);
     }
-    std::printf("\nstreams per core: single stream, unbatched (1 / streaming RTF, cpu); batched multi-stream\n"
-                "decoding does not exist yet (issue 5)\n ");
-    for (size_t i = 1; i < streaming.size(); ++i)
-        std::printf("  beam %lld: %.1f", static_cast<long long>(streaming[i].beam),
-                    audio_seconds / streaming[i].chunk.total().cpu);
-    std::printf("\n");
+    std::printf("\nstreams per core in real time, cpu (wall / %lld threads)\n", static_cast<long long>(threads));
+    auto print_per_core = [&](const std::string& label, const std::vector<StreamingRun>& runs) {
+        std::printf("  %-20s", label.c_str());
+        for (const StreamingRun& r : runs) {
+            const Times per_core = streams_per_core(r, audio_seconds, threads);
+            std::printf("  %s: %.1f (%.1f)", run_label(r).c_str(), per_core.cpu, per_core.wall);
+        }
+        std::printf("\n");
+    };
+    print_per_core("single stream", streaming);
+    if (!batched.empty()) print_per_core(std::to_string(batched_streams) + " streams batched", batched);
     if (!concurrent.empty()) {
         const double slowest = *std::max_element(concurrent.begin(), concurrent.end());
-        std::printf("%lld streams at once on %lld threads, beam %lld: slowest RTF %.4f (wall)\n",
-                    static_cast<long long>(threads), static_cast<long long>(threads),
+        std::printf("%lld single streams at once on %lld threads, beam %lld: slowest RTF %.4f (wall)\n",
+                    static_cast<long long>(concurrent_streams), static_cast<long long>(concurrent_streams),
                     static_cast<long long>(beams.front()), slowest / audio_seconds);
     }
     std::printf("\npeak RSS      streaming %.1f MB (%.2fx the file), overall %.1f MB (%.2fx)\n", streaming_rss / MB,

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/npy.h"
+#include "model/beam_search.h"
 #include "model/model.h"
 #include "model/transcriber.h"
 #include "tests/test_support.h"
@@ -44,5 +45,67 @@ TEST_CASE("a streaming chunk makes no heap allocation after the stream is made",
         const long during = g_allocations.load() - before;
         INFO(name);
         REQUIRE(during == 0);
+    }
+}
+
+TEST_CASE("a batched streaming call makes no heap allocation after the batch is made", "[transcriber][alloc]") {
+    for (const char* name : {"s2_silu_mem_clamp", "s4_relu_wide_context"}) {
+        const ember::Model model = ember::test::convert_and_load_fixture(name);
+        const ember::EmformerRnntConfig& c = model.config();
+        constexpr int kStreams = 3;
+        ember::TranscriberBatch batch = ember::make_transcriber_batch(model, kStreams);
+        std::vector<ember::TranscriberStream> streams;
+        for (int i = 0; i < kStreams; ++i) streams.push_back(ember::make_transcriber_stream(model));
+        ember::TranscriberStream* const members[] = {&streams[0], &streams[1], &streams[2]};
+        std::vector<float> chunk(static_cast<size_t>(ember::chunk_input_frames(c) * c.input_dim));
+        std::vector<float> out(static_cast<size_t>(kStreams * ember::chunk_output_rows(c) * c.encoding_dim));
+        for (size_t i = 0; i < chunk.size(); ++i) chunk[i] = static_cast<float>((i * 7919) % 101) / 50.0f - 1.0f;
+        const ember::Tensor chunk_view{chunk.data(), ember::chunk_input_frames(c), c.input_dim, c.input_dim};
+        std::vector<ember::Tensor> chunks(kStreams, chunk_view), outs;
+        for (int i = 0; i < kStreams; ++i)
+            outs.push_back({out.data() + i * ember::chunk_output_rows(c) * c.encoding_dim, ember::chunk_output_rows(c),
+                            c.encoding_dim, c.encoding_dim});
+
+        const long before = g_allocations.load();
+        // The batch grows and shrinks: the first stream, the first two, all three, and again.
+        for (int k = 0; k < 12; ++k)
+            ember::transcribe_chunks(batch, members, chunks.data(), outs.data(), 1 + k % kStreams);
+        const long during = g_allocations.load() - before;
+        INFO(name);
+        REQUIRE(during == 0);
+    }
+}
+
+TEST_CASE("a streaming chunk's search makes no heap allocation after the decoder is made", "[decoder][alloc]") {
+    for (const char* name : {"s2_silu_mem_clamp", "s4_relu_wide_context", "s3_gelu_6layers_mem1"}) {
+        const ember::Model model = ember::test::convert_and_load_fixture(name);
+        const ember::EmformerRnntConfig& c = model.config();
+        for (int64_t beam : {int64_t{1}, int64_t{4}, c.num_symbols - 1}) {
+            ember::SearchOptions options;
+            options.beam = beam;
+            ember::TranscriberStream stream = ember::make_transcriber_stream(model);
+            ember::Decoder decoder = ember::make_decoder(model, options);
+            std::vector<float> chunk(static_cast<size_t>(ember::chunk_input_frames(c) * c.input_dim));
+            std::vector<float> out(static_cast<size_t>(ember::chunk_output_rows(c) * c.encoding_dim));
+            const ember::Tensor chunk_view{chunk.data(), ember::chunk_input_frames(c), c.input_dim, c.input_dim};
+            const ember::Tensor out_view{out.data(), ember::chunk_output_rows(c), c.encoding_dim, c.encoding_dim};
+
+            const long before = g_allocations.load();
+            int64_t emitted = 0;
+            for (size_t k = 0; k < 24; ++k) {
+                for (size_t i = 0; i < chunk.size(); ++i)
+                    chunk[i] = static_cast<float>((i * 7919 + k * 104729) % 101) / 25.0f - 2.0f;
+                ember::transcribe_chunk(stream, chunk_view, out_view);
+                // Seeded with the previous chunk's best, as RNNTBeamSearch.infer is.
+                const ember::Hypothesis* seed = k > 0 ? &decoder.hypotheses.front() : nullptr;
+                const auto& hypotheses = ember::search(decoder, out_view, seed);
+                emitted += static_cast<int64_t>(hypotheses.front().tokens.size()) - 1;
+            }
+            const long during = g_allocations.load() - before;
+            INFO(name << ", beam " << beam << ": " << emitted << " tokens emitted, "
+                      << decoder.stats.predictor_calls << " predictor calls");
+            CHECK(emitted > 0);
+            REQUIRE(during == 0);
+        }
     }
 }

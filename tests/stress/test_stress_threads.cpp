@@ -5,10 +5,8 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cmath>
 #include <cstdint>
 #include <random>
-#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -19,38 +17,13 @@
 
 namespace {
 
-using ember::test::fixture;
+using ember::test::synth_audio;
 
 // A tiny model (tests/fixtures/decoder/ln_1lstm, 19 KB) with a character
 // vocabulary, converted once per process.
 const ember::Model& tiny_model() {
-    static const ember::Model model = [] {
-        const std::string out = ember::test::scratch("stress_tiny.ember");
-        const auto result = ember::test::run_ember(
-            "convert --checkpoint " + fixture("decoder/ln_1lstm/model.pt") + " --config " +
-            fixture("decoder/ln_1lstm/config.json") + " --sentencepiece " +
-            fixture("sentencepiece/char_no_bos_eos.model") + " -o " + out);
-        if (result.exit_code != 0) throw std::runtime_error("convert failed: " + result.output);
-        return ember::load_model(out);
-    }();
+    static const ember::Model model = ember::test::convert_and_load_decoder_fixture("ln_1lstm");
     return model;
-}
-
-// Band-limited noise, different per seed: white noise through a one-pole
-// low-pass whose cutoff and gain depend on the seed, with a slow tremolo.
-std::vector<float> synth_audio(uint32_t seed, int64_t samples) {
-    std::mt19937 rng(seed);
-    std::normal_distribution<float> noise(0.0f, 1.0f);
-    const float pole = 0.5f + 0.45f * static_cast<float>(seed % 7) / 6.0f;
-    const float gain = 0.05f + 0.02f * static_cast<float>(seed % 5);
-    std::vector<float> out(static_cast<size_t>(samples));
-    float y = 0.0f;
-    for (int64_t i = 0; i < samples; ++i) {
-        y = pole * y + (1.0f - pole) * noise(rng);
-        const float tremolo = 0.6f + 0.4f * std::sin(static_cast<float>(i) * (1e-3f + 1e-4f * seed));
-        out[static_cast<size_t>(i)] = std::fmax(-1.0f, std::fmin(1.0f, 4.0f * gain * tremolo * y));
-    }
-    return out;
 }
 
 struct Trace {
