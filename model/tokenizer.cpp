@@ -81,19 +81,24 @@ std::string detokenize(const ModelMetadata& metadata, const std::vector<int64_t>
 }
 
 std::string strip_whitespace(const std::string& text, bool left, bool right) {
-    size_t start = 0, end = 0;  // end: one past the last code point that is not whitespace
-    bool leading = true;
-    for (size_t at = 0; at < text.size();) {
-        const auto [code_point, length] = code_point_at(text, at);
-        if (!python_isspace(code_point)) {
-            if (leading) start = at;
-            leading = false;
-            end = at + length;
-        }
-        at += length;
+    // Only the stripped ends are decoded: a streaming transcript is stripped
+    // after every chunk, and decoding all of it made each chunk of an
+    // hour-long stream slower than the one before.
+    size_t start = 0, end = text.size();
+    while (left && start < end) {
+        const auto [code_point, length] = code_point_at(text, start);
+        if (!python_isspace(code_point)) break;
+        start += length;
     }
-    if (leading) return (left || right) ? std::string() : text;
-    return text.substr(left ? start : 0, (right ? end : text.size()) - (left ? start : 0));
+    while (right && end > start) {
+        size_t at = end - 1;
+        while (at > start && (static_cast<uint8_t>(text[at]) & 0xc0) == 0x80) --at;  // back to a lead byte
+        const auto [code_point, length] = code_point_at(text, at);
+        // A sequence that does not end at `end` leaves stray bytes there, never whitespace.
+        if (at + length != end || !python_isspace(code_point)) break;
+        end = at;
+    }
+    return text.substr(start, end - start);
 }
 
 }  // namespace ember

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Installs, by Debian package name, what ember needs to build (and, with
 # --test, to run its tests: Catch2 and torchaudio as the reference; with
-# --bench, to build bench/: Google Benchmark, Eigen and OpenBLAS).
-#   bash scripts/install_deps.sh [--test] [--bench]
+# --bench, to build bench/: Google Benchmark, Eigen and OpenBLAS; with
+# --hardening, for scripts/sanitize.sh and fuzz/run.sh: clang with its
+# sanitizer and libFuzzer runtimes, which clang only recommends, and
+# llvm-symbolizer for readable sanitizer reports).
+#   bash scripts/install_deps.sh [--test] [--bench] [--hardening]
 set -euo pipefail
 
 packages=(g++ cmake make libxsimd-dev)
@@ -10,7 +13,8 @@ for flag in "$@"; do
   case "$flag" in
     --test) packages+=(catch2 python3-numpy python3-torchaudio espeak-ng sox python3-sentencepiece sentencepiece) ;;
     --bench) packages+=(libbenchmark-dev libeigen3-dev libopenblas-dev) ;;
-    *) echo "usage: install_deps.sh [--test] [--bench]" >&2; exit 2 ;;
+    --hardening) packages+=(clang libclang-rt-dev llvm) ;;
+    *) echo "usage: install_deps.sh [--test] [--bench] [--hardening]" >&2; exit 2 ;;
   esac
 done
 

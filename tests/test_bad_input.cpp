@@ -13,6 +13,7 @@
 #include <fstream>
 #include <limits>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -24,11 +25,12 @@ using ember::test::CommandResult;
 using ember::test::fixture;
 using ember::test::scratch;
 
-// `ember ARGS` with a time limit: a hang shows as exit code 124.
-CommandResult run_ember_limited(const std::string& args, int seconds = 60) {
+// `ember ARGS` with a time limit: a hang shows as exit code 124. `redirect`
+// follows the capture of standard error (" >/dev/full": only standard output goes there).
+CommandResult run_ember_limited(const std::string& args, int seconds = 60, const std::string& redirect = "") {
     CommandResult result;
     const std::string command =
-        "timeout " + std::to_string(seconds) + " " + std::string(EMBER_BINARY) + " " + args + " 2>&1";
+        "timeout " + std::to_string(seconds) + " " + std::string(EMBER_BINARY) + " " + args + " 2>&1" + redirect;
     FILE* pipe = popen(command.c_str(), "r");
     if (!pipe) return result;
     std::array<char, 4096> buffer;
@@ -149,6 +151,19 @@ void transcribe_both_ways(const std::string& wav, bool expect_success) {
     }
 }
 
+// The verbs `ember --help` lists (two-space indent, then the name), so that a
+// new verb is checked without being added here.
+std::vector<std::string> listed_verbs() {
+    const CommandResult help = run_ember_limited("--help");
+    REQUIRE(help.exit_code == 0);
+    std::vector<std::string> verbs;
+    std::istringstream lines(help.output);
+    for (std::string line; std::getline(lines, line);)
+        if (line.rfind("  ", 0) == 0 && line.size() > 2 && line[2] != ' ')
+            verbs.push_back(line.substr(2, line.find(' ', 2) - 2));
+    return verbs;
+}
+
 }  // namespace
 
 TEST_CASE("bad audio through ember transcribe: a result or a one-line error, never a crash", "[cli][bad_input]") {
@@ -196,13 +211,62 @@ TEST_CASE("bad audio through ember transcribe: a result or a one-line error, nev
 }
 
 TEST_CASE("every verb: --help exits 0, unknown flags exit 2", "[cli][bad_input]") {
-    for (const char* verb : {"convert", "info", "encode", "features", "decode", "transcribe"}) {
+    const std::vector<std::string> verbs = listed_verbs();
+    REQUIRE(verbs.size() >= 7);
+    for (const std::string& verb : verbs) {
         INFO(verb);
-        const CommandResult help = run_ember_limited(std::string(verb) + " --help");
-        INFO(help.output);
-        REQUIRE(help.exit_code == 0);
-        REQUIRE(help.output.find("usage: ember " + std::string(verb)) != std::string::npos);
-        require_error(run_ember_limited(std::string(verb) + " --no-such-flag"), "--no-such-flag", 2);
+        for (const char* help_flag : {" --help", " -h"}) {
+            const CommandResult help = run_ember_limited(verb + help_flag);
+            INFO(help.output);
+            REQUIRE(help.exit_code == 0);
+            REQUIRE(help.output.find("usage: ember " + verb) != std::string::npos);
+        }
+        require_error(run_ember_limited(verb + " --no-such-flag"), "--no-such-flag", 2);
+    }
+}
+
+TEST_CASE("missing input files: a one-line error naming the file, exit 1", "[cli][bad_input]") {
+    const std::string model = tiny_model();
+    const std::string wav = write_file("missing_ok.wav", make_wav(1, 1, 16000, noise(16000, 8)));
+    const std::string features = fixture("decoder/ln_1lstm/features.npy");
+    const std::string checkpoint = fixture("decoder/ln_1lstm/model.pt");
+    const std::string config = fixture("decoder/ln_1lstm/config.json");
+    const std::string missing = scratch("no_such_file");
+    const std::string out = " --out " + scratch("missing_out.npy");
+    const std::string convert = "convert -o " + scratch("missing.ember");
+
+    for (const std::string& args : {
+             "info " + missing,
+             "transcribe " + missing + " " + wav,
+             "transcribe " + model + " " + missing,
+             "encode " + missing + " --features " + features + out,
+             "encode " + model + " --features " + missing + out,
+             "decode " + missing + " --features " + features,
+             "decode " + model + " --features " + missing,
+             "features " + missing + " --audio " + wav + out,
+             "features " + model + " --audio " + missing + out,
+             convert + " --checkpoint " + missing + " --config " + config,
+             convert + " --checkpoint " + checkpoint + " --config " + missing,
+             convert + " --checkpoint " + checkpoint + " --config " + config + " --sentencepiece " + missing,
+             convert + " --checkpoint " + checkpoint + " --config " + config + " --global-stats " + missing,
+             "bench " + missing,
+             "bench " + model + " --features " + missing,
+         }) {
+        INFO("ember " << args);
+        require_error(run_ember_limited(args), missing);
+    }
+}
+
+// A full disk on standard output: the error is reported, not lost (a
+// transcript cut short must not look like success).
+TEST_CASE("standard output that cannot be written: a one-line error, exit 1", "[cli][bad_input]") {
+    const std::string wav = write_file("full_ok.wav", make_wav(1, 1, 16000, noise(16000, 9)));
+    for (const std::string& args : {"transcribe " + tiny_model() + " " + wav,
+                                    "transcribe " + tiny_model() + " " + wav + " --json",
+                                    "decode " + tiny_model() + " --features " + fixture("decoder/ln_1lstm/features.npy"),
+                                    "info " + tiny_model()}) {
+        INFO("ember " << args << " >/dev/full");
+        require_error(run_ember_limited(args, 60, " >/dev/full"), "standard output");
     }
 }
 
@@ -226,6 +290,8 @@ TEST_CASE("directories where files belong and unwritable outputs: one-line error
     require_error(run_ember_limited("encode " + model + " --features " + features + " --out " + not_a_dir),
                   "plain_file");
     require_error(run_ember_limited("decode " + model + " --features " + dir), "directory");
+    require_error(run_ember_limited("bench " + dir), "directory");
+    require_error(run_ember_limited("bench " + model + " --features " + dir), "directory");
     require_error(run_ember_limited("convert --checkpoint " + dir + " --config " +
                                     fixture("decoder/ln_1lstm/config.json") + " -o " + scratch("c.ember")),
                   "directory");

@@ -125,6 +125,22 @@ TEST_CASE("checkpoint: malicious pickles run nothing", "[checkpoint]") {
     CHECK_FALSE(exists(kPwned));
 }
 
+// Routes to a call or an import that torch.save never writes: refused as
+// opcodes, before anything could name a callable.
+TEST_CASE("pickle: INST, OBJ and the extension registry are refused", "[checkpoint]") {
+    // INST: MARK, 'ls', then "call os.system with the marked arguments".
+    CHECK_THROWS_WITH(run_pickle("(X\x02\x00\x00\x00lsios\nsystem\n."s),
+                      Catch::Contains("byte 8: unsupported pickle opcode 0x69"));
+    // OBJ: MARK, the class os.system, 'ls', then "call it".
+    CHECK_THROWS_WITH(run_pickle("(cos\nsystem\nX\x02\x00\x00\x00lso."s),
+                      Catch::Contains("unsupported pickle opcode 0x6f"));
+    // EXT1, EXT2, EXT4: a global by its number in copyreg's registry.
+    CHECK_THROWS_WITH(run_pickle("\x80\x02\x82\x01."s), Catch::Contains("unsupported pickle opcode 0x82"));
+    CHECK_THROWS_WITH(run_pickle("\x80\x02\x83\x01\x00."s), Catch::Contains("unsupported pickle opcode 0x83"));
+    CHECK_THROWS_WITH(run_pickle("\x80\x02\x84\x01\x00\x00\x00."s),
+                      Catch::Contains("unsupported pickle opcode 0x84"));
+}
+
 TEST_CASE("checkpoint: damaged and unsupported files give clear errors", "[checkpoint]") {
     CHECK_THAT(load_error("truncated.pt"), Catch::Contains("truncated.pt") && Catch::Contains("zip"));
     CHECK_THAT(load_error("bitflip.pt"),

@@ -178,6 +178,26 @@ TEST_CASE("detokenize: the rules on a hand-made vocabulary", "[tokenizer]") {
     REQUIRE_THROWS_WITH(detokenize(ModelMetadata{}, {0, 1}), Contains("no vocabulary"));
 }
 
+TEST_CASE("strip_whitespace: Python's strip on UTF-8, malformed bytes never whitespace", "[tokenizer]") {
+    using ember::strip_whitespace;
+    const std::string text = " \t\xc2\x85" "a b" "\xe3\x80\x80\n ";  // U+0085 and U+3000 are whitespace
+    CHECK(strip_whitespace(text, true, false) == "a b\xe3\x80\x80\n ");
+    CHECK(strip_whitespace(text, false, true) == " \t\xc2\x85" "a b");
+    CHECK(strip_whitespace(text, true, true) == "a b");
+    CHECK(strip_whitespace(text, false, false) == text);
+    CHECK(strip_whitespace(" \xe2\x80\x83\n", true, false).empty());
+    CHECK(strip_whitespace(" \xe2\x80\x83\n", false, true).empty());
+    CHECK(strip_whitespace(" \xe2\x80\x83\n", false, false) == " \xe2\x80\x83\n");
+    CHECK(strip_whitespace("", true, true).empty());
+    // A truncated sequence, a stray continuation byte after a space, an
+    // overlong form of U+0020 and a lead byte before a space's last bytes.
+    CHECK(strip_whitespace("a \xe2\x80", true, true) == "a \xe2\x80");
+    CHECK(strip_whitespace("a \x80", true, true) == "a \x80");
+    CHECK(strip_whitespace("\xc2\x85\x85 ", true, true) == "\x85");
+    CHECK(strip_whitespace("\xe0\x80\xa0" "a\xc0\xa0", true, true) == "\xe0\x80\xa0" "a\xc0\xa0");
+    CHECK(strip_whitespace("a\xe2\xe3\x80\x80", true, true) == "a\xe2");
+}
+
 TEST_CASE("sentencepiece: files sentencepiece refuses are refused with a clear error", "[tokenizer]") {
     const std::map<std::string, std::string> reasons = {
         {"invalid_no_unknown.model", "no SentencePiece piece has the unknown type"},

@@ -1,4 +1,5 @@
 // `ember VERB ...`: the only place in ember that prints usage or exits.
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -35,6 +36,14 @@ void print_usage(FILE* out) {
     std::fprintf(out, "\nRun 'ember VERB --help' for the options of a verb.\n");
 }
 
+// A verb's output counts only once it reached standard output: a full disk
+// there is an error, not a success with the transcript silently lost.
+int checked_output(const char* verb, int code) {
+    if (std::fflush(stdout) == 0 && !std::ferror(stdout)) return code;
+    std::fprintf(stderr, "ember %s: error: cannot write standard output: %s\n", verb, std::strerror(errno));
+    return 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -50,7 +59,7 @@ int main(int argc, char** argv) {
     for (const auto& verb : kVerbs) {
         if (std::strcmp(verb.name, name) != 0) continue;
         try {
-            return verb.run(ember::verbs::Args(argv + 2, argv + argc));
+            return checked_output(name, verb.run(ember::verbs::Args(argv + 2, argv + argc)));
         } catch (const ember::cli::UsageError& error) {
             std::fprintf(stderr, "ember %s: %s\nTry 'ember %s --help'.\n", name, error.what(), name);
             return 2;
