@@ -37,7 +37,7 @@ start=$SECONDS
 if [[ "$mode" == asan ]]; then
     # Not built: ember_alloc_tests, which replaces operator new (ASan owns
     # it: even listing its tests aborts with alloc-dealloc-mismatch).
-    cmake --build "$build" -j"$jobs" --target ember ember_tests ember_stress_tests ember_wav_dump >/dev/null
+    cmake --build "$build" -j"$jobs" --target ember ember_tests ember_stress_tests ember_c_api_tests ember_wav_dump >/dev/null
     echo "sanitize asan: built in $((SECONDS - start)) s"
     # Excluded: the alloc tests (not built); c_api.example (builds an
     # uninstrumented program against the instrumented library, which ASan's
