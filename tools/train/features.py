@@ -67,3 +67,28 @@ def features(waveform, mean, invstddev, right_padding=RIGHT_PADDING):
     """(samples,) -> normalised features (T + right_padding, 80), as the pipeline."""
     x = (log_mel(waveform) - mean) * invstddev
     return torch.nn.functional.pad(x, (0, 0, 0, right_padding))
+
+
+def streaming_features(waveform, mean, invstddev, segment_length, right_context_length):
+    """(samples,) -> the features the pipeline's streaming loop computes.
+
+    The loop (pipelines/rnnt_pipeline.py's streaming example, which ember's
+    streaming front end mirrors) takes windows of segment + right context
+    hops, every segment hops, zero-padded at the end, and computes each
+    window's features on their own (the STFT reflect-pads at both window
+    edges). Returns (segments (chunks x segment_length, 80): every window's
+    first segment_length frames, right_context (chunks x right_context_length,
+    80): the next right_context_length frames of each window), which the
+    model sees as its utterance and as the right context of each segment.
+    """
+    step = segment_length * HOP_LENGTH
+    window = (segment_length + right_context_length) * HOP_LENGTH
+    chunks = max(1, math.ceil(len(waveform) / step))
+    padded = torch.nn.functional.pad(waveform, (0, (chunks - 1) * step + window - len(waveform)))
+    windows = padded.unfold(0, window, step)  # (chunks, window)
+    with torch.no_grad():
+        x = piecewise_linear_log(_mel(windows).transpose(1, 2) * _GAIN)
+    x = (x - mean) * invstddev  # (chunks, frames per window, 80)
+    segments = x[:, :segment_length].reshape(-1, N_MELS)
+    right_context = x[:, segment_length:segment_length + right_context_length].reshape(-1, N_MELS)
+    return segments, right_context

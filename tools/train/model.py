@@ -47,15 +47,33 @@ class Trainable(torch.nn.Module):
         self.rnnt = torchaudio.models.emformer_rnnt_model(**config)
         self.ctc_head = torch.nn.Linear(config["encoding_dim"], config["num_symbols"])
 
-    def forward(self, sources, source_lengths, targets, target_lengths):
+    def forward(self, sources, source_lengths, targets, target_lengths, right_context=None):
         """sources (B, T + right context, 80), source_lengths (B,) unpadded,
-        targets (B, U) int32, target_lengths (B,) int32
+        targets (B, U) int32, target_lengths (B,) int32; right_context: None,
+        or each segment's own right-context frames (B, segments x right
+        context, 80), as the streaming loop computes them (features.streaming_features)
         -> rnnt logits (B, T', U + 1, V), logit lengths (B,),
            ctc log-probs (T', B, V)"""
         blank = torch.full((targets.shape[0], 1), BLANK, dtype=targets.dtype)
         prepended = torch.cat([blank, targets], dim=1)
-        enc, enc_lengths = self.rnnt.transcribe(sources, source_lengths)
+        enc, enc_lengths = self.transcribe(sources, source_lengths, right_context)
         pred, pred_lengths, _ = self.rnnt.predict(prepended, target_lengths + 1, None)
         logits, logit_lengths, _ = self.rnnt.join(enc, enc_lengths, pred, pred_lengths)
         ctc = torch.log_softmax(self.ctc_head(enc), dim=-1).transpose(0, 1)
         return logits, logit_lengths, ctc
+
+    def transcribe(self, sources, source_lengths, right_context=None):
+        """rnnt.transcribe; with right_context, the Emformer takes each
+        segment's right context from it instead of from the frames after the
+        segment (emformer.py _EmformerImpl._gen_right_context), so that
+        training sees what streaming inference sees."""
+        if right_context is None:
+            return self.rnnt.transcribe(sources, source_lengths)
+        transcriber = self.rnnt.transcriber  # rnnt.py _EmformerEncoder.forward
+        blocks, _ = transcriber.time_reduction(transcriber.input_linear(right_context), source_lengths)
+        emformer = transcriber.transformer
+        emformer._gen_right_context = lambda _input: blocks.transpose(0, 1)
+        try:
+            return self.rnnt.transcribe(sources, source_lengths)
+        finally:
+            del emformer._gen_right_context

@@ -7,6 +7,10 @@ Expects in --data: train.tsv, test.tsv, test_voice.tsv (make_data.py),
 global_stats.json (compute_stats.py) and spm_char.model (train_spm.py).
 
 Recipe (issue 6): model.CONFIG; loss = (RNN-T + 0.4 CTC) / target tokens;
+half the batches (--streaming-fraction) with whole-utterance features, half
+with the streaming loop's per-window features and per-segment right context
+(features.streaming_features; check_streaming.py shows the training forward
+then equals streaming inference);
 Adam (0.9, 0.98), peak lr 2e-3 after 250 linear warm-up steps, cosine decay to
 zero at the last step of --epochs; first epoch shortest-first, later epochs
 shuffled batches of similar length; at most --max-frames padded feature
@@ -35,9 +39,10 @@ import torch
 import torchaudio
 
 from evaluate import evaluate
-from features import features, load_global_stats, num_frames, read_wav
+from features import features, load_global_stats, num_frames, read_wav, streaming_features
 from model import BLANK, CONFIG, Trainable
 
+SEGMENT = CONFIG["segment_length"]
 RIGHT_CONTEXT = CONFIG["right_context_length"]
 
 
@@ -74,16 +79,27 @@ def epoch_batches(items, epoch, seed, max_frames):
     return batches
 
 
-def collate(batch_items, mean, invstddev):
+def collate(batch_items, mean, invstddev, streaming):
     """-> sources (B, T + right context, 80), source lengths (B,) unpadded,
-    targets (B, U) int32, target lengths (B,) int32."""
-    feats = [features(read_wav(it["path"]), mean, invstddev) for it in batch_items]
+    targets (B, U) int32, target lengths (B,) int32, and right context: None
+    for whole-utterance features (the non-streaming pipeline), or, for the
+    streaming loop's per-window features, each segment's own right context
+    (B, segments x right context, 80)."""
+    waves = [read_wav(it["path"]) for it in batch_items]
+    right_context = None
+    if streaming:
+        pieces = [streaming_features(w, mean, invstddev, SEGMENT, RIGHT_CONTEXT) for w in waves]
+        # The last segment's right context also pads the utterance, as in torchaudio's training input.
+        feats = [torch.cat([segments, rc[-RIGHT_CONTEXT:]]) for segments, rc in pieces]
+        right_context = torch.nn.utils.rnn.pad_sequence([rc for _, rc in pieces], batch_first=True)
+    else:
+        feats = [features(w, mean, invstddev) for w in waves]
     sources = torch.nn.utils.rnn.pad_sequence(feats, batch_first=True)
     source_lengths = torch.tensor([f.shape[0] - RIGHT_CONTEXT for f in feats], dtype=torch.int32)
     targets = torch.nn.utils.rnn.pad_sequence(
         [torch.tensor(it["tokens"], dtype=torch.int32) for it in batch_items], batch_first=True)
     target_lengths = torch.tensor([len(it["tokens"]) for it in batch_items], dtype=torch.int32)
-    return sources, source_lengths, targets, target_lengths
+    return sources, source_lengths, targets, target_lengths, right_context
 
 
 def learning_rate(step, peak, warmup, total):
@@ -131,6 +147,10 @@ def main():
     p.add_argument("--log-every", type=int, default=10)
     p.add_argument("--eval-every", type=int, default=300)
     p.add_argument("--eval-size", type=int, default=100)
+    p.add_argument("--streaming-fraction", type=float, default=0.5,
+                   help="share of batches given the streaming loop's per-window features (the rest "
+                        "get whole-utterance features), so that streaming and non-streaming "
+                        "recognition both see in training what they see in use")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--stop-after-steps", type=int, default=0,
@@ -190,9 +210,11 @@ def main():
             lr = learning_rate(state["step"], args.peak_lr, args.warmup, state["total_steps"])
             for group in optimizer.param_groups:
                 group["lr"] = lr
-            sources, source_lengths, targets, target_lengths = collate(
-                [items[i] for i in batches[state["batch"]]], mean, invstddev)
-            logits, logit_lengths, ctc_log_probs = model(sources, source_lengths, targets, target_lengths)
+            streaming = random.Random(f"{args.seed}/streaming/{state['step']}").random() < args.streaming_fraction
+            sources, source_lengths, targets, target_lengths, right_context = collate(
+                [items[i] for i in batches[state["batch"]]], mean, invstddev, streaming)
+            logits, logit_lengths, ctc_log_probs = model(sources, source_lengths, targets, target_lengths,
+                                                         right_context)
             tokens = target_lengths.sum().float()
             rnnt = torchaudio.functional.rnnt_loss(
                 logits, targets, logit_lengths.int(), target_lengths, blank=BLANK,
