@@ -88,38 +88,54 @@ void set_isa(Isa isa) {
 namespace {
 
 // One linear call split by output columns: part p computes columns
-// [p * block, (p + 1) * block). Every output element is the same sum as
-// without the split, so results do not depend on the thread count.
+// [p * block, (p + 1) * block), block a multiple of 16 (a whole number of
+// packed panels). Every output element is the same sum as without the split,
+// so results do not depend on the thread count.
 struct LinearParts {
     const KernelTable* table;
     const float *A, *W, *bias;
     float* C;
     int64_t lda, ldw, ldc, M, N, K, block;
+    bool packed;  // W in panels (linear_packed), else rows ldw apart
 };
 
 void linear_part(void* context, int part) {
     const LinearParts& j = *static_cast<const LinearParts*>(context);
     const int64_t n0 = part * j.block, n = std::min(j.N - n0, j.block);
-    j.table->linear(j.A, j.lda, j.W + n0 * j.ldw, j.ldw, j.bias ? j.bias + n0 : nullptr, j.C + n0, j.ldc, j.M, n,
-                    j.K);
+    const float* bias = j.bias ? j.bias + n0 : nullptr;
+    if (j.packed)
+        j.table->linear_packed(j.A, j.lda, j.W + n0 * j.K, bias, j.C + n0, j.ldc, j.M, n, j.K);
+    else
+        j.table->linear(j.A, j.lda, j.W + n0 * j.ldw, j.ldw, bias, j.C + n0, j.ldc, j.M, n, j.K);
 }
 
 // Below this many multiply-adds a split costs more than it saves.
 constexpr int64_t kParallelMacs = 1 << 18;
 
+void run_linear(const LinearParts& job) {
+    const int threads = num_threads();
+    const int64_t block = ((job.N + threads - 1) / threads + kPanelWidth - 1) / kPanelWidth * kPanelWidth;
+    if (threads <= 1 || job.M * job.N * job.K < kParallelMacs || job.N < 2 * kPanelWidth) {
+        LinearParts whole = job;
+        whole.block = job.N;
+        linear_part(&whole, 0);
+        return;
+    }
+    LinearParts split = job;
+    split.block = block;
+    run_parts(static_cast<int>((job.N + block - 1) / block), linear_part, &split);
+}
+
 }  // namespace
 
 void linear(const float* A, int64_t lda, const float* W, int64_t ldw, const float* bias,
             float* C, int64_t ldc, int64_t M, int64_t N, int64_t K) {
-    const KernelTable& table = active();
-    const int threads = num_threads();
-    if (threads <= 1 || M * N * K < kParallelMacs || N < 32) {
-        table.linear(A, lda, W, ldw, bias, C, ldc, M, N, K);
-        return;
-    }
-    const int64_t block = ((N + threads - 1) / threads + 15) / 16 * 16;
-    LinearParts job{&table, A, W, bias, C, lda, ldw, ldc, M, N, K, block};
-    run_parts(static_cast<int>((N + block - 1) / block), linear_part, &job);
+    run_linear({&active(), A, W, bias, C, lda, ldw, ldc, M, N, K, 0, false});
+}
+
+void linear_packed(const float* A, int64_t lda, const float* packed_W, const float* bias, float* C,
+                   int64_t ldc, int64_t M, int64_t N, int64_t K) {
+    run_linear({&active(), A, packed_W, bias, C, lda, 0, ldc, M, N, K, 0, true});
 }
 
 void matmul(const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc,
@@ -129,8 +145,7 @@ void matmul(const float* A, int64_t lda, const float* B, int64_t ldb, float* C, 
 
 void layer_norm(const float* x, int64_t ldx, const float* gamma, const float* beta, float eps,
                 float* y, int64_t ldy, int64_t rows, int64_t dim) {
-    active().layer_norm(x, ldx, gamma, beta, eps, y, ldy, rows,
-                                                          dim);
+    active().layer_norm(x, ldx, gamma, beta, eps, y, ldy, rows, dim);
 }
 
 void relu(float* x, int64_t n) { active().relu(x, n); }

@@ -4,6 +4,7 @@
 #include "kernels/simd_table.h"
 
 namespace ember::kernels::generic {
-// 16 registers: 4 x 3 accumulators, 3 streamed vectors and 1 spare.
-extern const KernelTable table = make_table<xsimd::default_arch, 4, 3>();
+// 16 registers: 4 x 3 accumulators, 3 streamed vectors and 1 spare;
+// packed: 3 rows x 1 panel (4 vectors) = 12 accumulators.
+extern const KernelTable table = make_table<xsimd::default_arch, 4, 3, 3, 1>();
 }  // namespace ember::kernels::generic

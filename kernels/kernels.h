@@ -36,6 +36,25 @@ int num_threads();
 void linear(const float* A, int64_t lda, const float* W, int64_t ldw, const float* bias,
             float* C, int64_t ldc, int64_t M, int64_t N, int64_t K);
 
+// Linear weights W (N,K) pre-packed for linear_packed: ceil(N / 16) panels of
+// 16 output columns; panel j holds K rows of 16 floats, so element (n, k) of W
+// is at packed[(n / 16) * K * 16 + k * 16 + n % 16], and the columns past N in
+// the last panel are zeros. This is the .ember file's f32_panels16 layout
+// (docs/FORMAT.md): converted models store their weights so, and use them in
+// place. One layout for every ISA: a panel is one AVX-512 vector, two AVX2
+// ones, four SSE/NEON ones.
+constexpr int64_t kPanelWidth = 16;
+int64_t packed_linear_floats(int64_t N, int64_t K);
+void pack_linear_weights(const float* W, int64_t ldw, int64_t N, int64_t K, float* packed);
+
+// linear with W packed: C (M,N) = A (M,K) · W^T + bias (N). Each output is
+// summed over k in order from 0 to K-1, then the bias added, whatever M, the
+// row's place in A, the thread count or the blocking: a row of C has the
+// same bits however many other rows are computed with it (batching and the
+// beam search rely on it).
+void linear_packed(const float* A, int64_t lda, const float* packed_W, const float* bias, float* C,
+                   int64_t ldc, int64_t M, int64_t N, int64_t K);
+
 // C (M,N) = A (M,K) · B (K,N)      -- e.g. attention probabilities · values.
 // A rows lda apart, B rows ldb apart, C rows ldc apart. C must not alias A or B.
 void matmul(const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc,
@@ -74,6 +93,8 @@ void lstm_cell(float* gates, int64_t ld_gates, const float* g_norm_weight, const
 namespace ref {
 void linear(const float* A, int64_t lda, const float* W, int64_t ldw, const float* bias,
             float* C, int64_t ldc, int64_t M, int64_t N, int64_t K);
+void linear_packed(const float* A, int64_t lda, const float* packed_W, const float* bias, float* C,
+                   int64_t ldc, int64_t M, int64_t N, int64_t K);
 void matmul(const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc,
             int64_t M, int64_t N, int64_t K);
 void layer_norm(const float* x, int64_t ldx, const float* gamma, const float* beta, float eps,

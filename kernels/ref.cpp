@@ -19,6 +19,18 @@ void linear(const float* A, int64_t lda, const float* W, int64_t ldw, const floa
     }
 }
 
+void linear_packed(const float* A, int64_t lda, const float* packed_W, const float* bias, float* C,
+                   int64_t ldc, int64_t M, int64_t N, int64_t K) {
+    for (int64_t m = 0; m < M; ++m) {
+        for (int64_t n = 0; n < N; ++n) {
+            const float* column = packed_W + n / kPanelWidth * K * kPanelWidth + n % kPanelWidth;
+            double sum = bias ? bias[n] : 0.0;
+            for (int64_t k = 0; k < K; ++k) sum += double(A[m * lda + k]) * column[k * kPanelWidth];
+            C[m * ldc + n] = float(sum);
+        }
+    }
+}
+
 void matmul(const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc,
             int64_t M, int64_t N, int64_t K) {
     for (int64_t m = 0; m < M; ++m) {

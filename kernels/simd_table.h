@@ -4,6 +4,7 @@
 #pragma once
 
 #include "kernels/simd_linear.h"
+#include "kernels/simd_linear_packed.h"
 #include "kernels/simd_matmul.h"
 #include "kernels/simd_pointwise.h"
 #include "kernels/simd_rows.h"
@@ -13,11 +14,12 @@ namespace ember::kernels::EMBER_ISA_NS {
 
 // MR rows of A by NR rows of W (linear) or NR vectors of B columns (matmul)
 // per tile: MR*NR accumulators plus NR streamed vectors must fit the ISA's
-// vector registers.
-template <class Arch, int MR, int NR>
+// vector registers. linear_packed's tiles are PMR rows of A by PNP panels of
+// 16 columns.
+template <class Arch, int MR, int NR, int PMR, int PNP>
 constexpr KernelTable make_table() {
     return KernelTable{
-        &linear<Arch, MR, NR>, &matmul<Arch, MR, NR>, &layer_norm<Arch>, &relu<Arch>,
+        &linear<Arch, MR, NR>, &linear_packed<Arch, PMR, PNP>, &matmul<Arch, MR, NR>, &layer_norm<Arch>, &relu<Arch>,
         &gelu<Arch>,           &silu<Arch>,           &tanh<Arch>,       &sigmoid<Arch>,
         &softmax<Arch>,        &log_softmax<Arch>,    &add<Arch>,
     };

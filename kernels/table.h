@@ -10,6 +10,8 @@ namespace ember::kernels {
 struct KernelTable {
     void (*linear)(const float* A, int64_t lda, const float* W, int64_t ldw, const float* bias,
                    float* C, int64_t ldc, int64_t M, int64_t N, int64_t K);
+    void (*linear_packed)(const float* A, int64_t lda, const float* packed_W, const float* bias,
+                          float* C, int64_t ldc, int64_t M, int64_t N, int64_t K);
     void (*matmul)(const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
                    int64_t ldc, int64_t M, int64_t N, int64_t K);
     void (*layer_norm)(const float* x, int64_t ldx, const float* gamma, const float* beta,

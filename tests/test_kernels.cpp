@@ -138,25 +138,69 @@ TEST_CASE("kernels: ISA dispatch", "[kernels]") {
     REQUIRE(kernels::active_isa() == before);
 }
 
-TEST_CASE("kernels: linear matches the reference", "[kernels]") {
+// The weights of one linear in both forms the kernels take: rows ldw apart
+// (kernels::linear) and packed in panels (kernels::linear_packed).
+struct TestWeights {
+    Buffer rows;
+    std::vector<float> packed;
+    int64_t ldw, N, K;
+};
+
+TestWeights random_weights(int64_t N, int64_t K, int64_t ldw, std::mt19937& rng) {
+    TestWeights w{random_buffer(N * ldw, rng, -1.0f, 1.0f), {}, ldw, N, K};
+    w.packed.assign(size_t(kernels::packed_linear_floats(N, K)), kSentinel);
+    kernels::pack_linear_weights(w.rows.data(), ldw, N, K, w.packed.data());
+    return w;
+}
+
+void dispatched_linear(bool packed, const float* A, int64_t lda, TestWeights& w, const float* bias,
+                       float* C, int64_t ldc, int64_t M) {
+    if (packed)
+        kernels::linear_packed(A, lda, w.packed.data(), bias, C, ldc, M, w.N, w.K);
+    else
+        kernels::linear(A, lda, w.rows.data(), w.ldw, bias, C, ldc, M, w.N, w.K);
+}
+
+TEST_CASE("kernels: packing puts element (n, k) of W at panel n / 16, row k, column n % 16",
+          "[kernels]") {
+    REQUIRE(kernels::packed_linear_floats(1, 1) == 16);
+    REQUIRE(kernels::packed_linear_floats(16, 3) == 48);
+    REQUIRE(kernels::packed_linear_floats(17, 3) == 96);
+    std::mt19937 rng(11);
+    const int64_t N = 37, K = 5, ldw = 7;
+    TestWeights w = random_weights(N, K, ldw, rng);
+    for (int64_t j = 0; j < 3; ++j)
+        for (int64_t k = 0; k < K; ++k)
+            for (int64_t c = 0; c < 16; ++c) {
+                const int64_t n = j * 16 + c;
+                REQUIRE(w.packed[size_t((j * K + k) * 16 + c)] == (n < N ? w.rows[n * ldw + k] : 0.0f));
+            }
+}
+
+TEST_CASE("kernels: linear matches the reference, with W in rows and packed", "[kernels]") {
     std::mt19937 rng(1);
     for (Isa isa : supported_isas()) {
         IsaScope scope(isa);
-        for (int64_t M : {0, 1, 2, 3, 5, 7, 13, 24, 64}) {
-            for (int64_t N : {1, 3, 8, 15, 17, 33, 100}) {
+        for (int64_t M : {0, 1, 2, 3, 5, 7, 11, 12, 13, 24, 64}) {
+            for (int64_t N : {1, 3, 8, 15, 16, 17, 33, 100}) {
                 for (int64_t K : {1, 2, 7, 8, 15, 16, 17, 31, 97, 257, 1031}) {
+                  for (bool packed : {false, true}) {
                     const bool with_bias = (M + N + K) % 2 == 0;
                     INFO("isa " << kernels::isa_name(isa) << " M " << M << " N " << N << " K " << K
-                                << " bias " << with_bias);
+                                << " bias " << with_bias << " packed " << packed);
                     const int64_t lda = K + 3, ldw = K + 1, ldc = N + 2;
                     Buffer A = random_buffer(M * lda, rng, -1.0f, 1.0f);
-                    Buffer W = random_buffer(N * ldw, rng, -1.0f, 1.0f);
+                    TestWeights W = random_weights(N, K, ldw, rng);
                     Buffer bias = random_buffer(N, rng, -1.0f, 1.0f);
                     const float* b = with_bias ? bias.data() : nullptr;
-                    Buffer got(M * ldc), want(M * ldc);
-                    kernels::linear(A.data(), lda, W.data(), ldw, b, got.data(), ldc, M, N, K);
-                    kernels::ref::linear(A.data(), lda, W.data(), ldw, b, want.data(), ldc, M, N,
-                                         K);
+                    Buffer got(M * ldc), want(M * ldc), want_packed(M * ldc);
+                    dispatched_linear(packed, A.data(), lda, W, b, got.data(), ldc, M);
+                    kernels::ref::linear(A.data(), lda, W.rows.data(), ldw, b, want.data(), ldc, M,
+                                         N, K);
+                    // The reference of the packed form sums in the same order: the same bits.
+                    kernels::ref::linear_packed(A.data(), lda, W.packed.data(), b, want_packed.data(),
+                                                ldc, M, N, K);
+                    for (int64_t i = 0; i < M * ldc; ++i) REQUIRE(want_packed[i] == want[i]);
                     const float tol = 1e-5f * std::sqrt(float(K)) * std::max(1.0f, max_abs(want));
                     for (int64_t i = 0; i < M * ldc; ++i) {
                         if (i % ldc >= N) {
@@ -165,6 +209,36 @@ TEST_CASE("kernels: linear matches the reference", "[kernels]") {
                         }
                         REQUIRE(std::fabs(got[i] - want[i]) <= tol);
                     }
+                  }
+                }
+            }
+        }
+    }
+}
+
+// What batching streams and reusing rows in the beam search stand on: a row
+// of the output has the same bits whether it is computed alone, among a few
+// rows, or deep inside a tall A (past the kernels' row tiles and cache blocks).
+TEST_CASE("kernels: a row of linear's output does not depend on the other rows", "[kernels]") {
+    std::mt19937 rng(12);
+    const int64_t M = 250, N = 75, K = 300, lda = K + 1;
+    Buffer A = random_buffer(M * lda, rng, -1.0f, 1.0f);
+    TestWeights W = random_weights(N, K, K, rng);
+    Buffer bias = random_buffer(N, rng, -1.0f, 1.0f);
+    for (Isa isa : supported_isas()) {
+        IsaScope scope(isa);
+        for (bool packed : {false, true}) {
+            Buffer all(M * N);
+            dispatched_linear(packed, A.data(), lda, W, bias.data(), all.data(), N, M);
+            for (int64_t first : {0, 1, 5, 17, 239, 240, 249}) {
+                for (int64_t rows : {1, 2, 3, 5, 6, 7, 12, 13}) {
+                    if (first + rows > M) continue;
+                    INFO("isa " << kernels::isa_name(isa) << " packed " << packed << " rows "
+                                << first << " + " << rows);
+                    Buffer some(rows * N);
+                    dispatched_linear(packed, A.data() + first * lda, lda, W, bias.data(), some.data(),
+                                      N, rows);
+                    for (int64_t i = 0; i < rows * N; ++i) REQUIRE(some[i] == all[first * N + i]);
                 }
             }
         }
@@ -182,10 +256,14 @@ TEST_CASE("kernels: linear degenerate shapes", "[kernels]") {
         for (int64_t i = 0; i < 6; ++i) REQUIRE(C[i] == float(i % 3 + 1));
         kernels::linear(A.data(), 4, W.data(), 4, nullptr, C.data(), 3, 2, 3, 0);
         for (int64_t i = 0; i < 6; ++i) REQUIRE(C[i] == 0.0f);
+        kernels::linear_packed(A.data(), 4, W.data(), bias.data(), C.data(), 3, 2, 3, 0);
+        for (int64_t i = 0; i < 6; ++i) REQUIRE(C[i] == float(i % 3 + 1));
         // M = 0 or N = 0: nothing to write.
         Buffer untouched(6);
         kernels::linear(A.data(), 4, W.data(), 4, bias.data(), untouched.data(), 3, 0, 3, 4);
         kernels::linear(A.data(), 4, W.data(), 4, bias.data(), untouched.data(), 3, 2, 0, 4);
+        kernels::linear_packed(A.data(), 4, W.data(), bias.data(), untouched.data(), 3, 0, 3, 4);
+        kernels::linear_packed(A.data(), 4, W.data(), bias.data(), untouched.data(), 3, 2, 0, 4);
         kernels::matmul(A.data(), 4, W.data(), 4, untouched.data(), 3, 0, 3, 4);
         kernels::matmul(A.data(), 4, W.data(), 4, untouched.data(), 3, 2, 0, 4);
         for (int64_t i = 0; i < 6; ++i) REQUIRE(untouched[i] == kSentinel);

@@ -113,15 +113,22 @@ TEST_CASE("kernels: linear gives the same bits on any number of threads", "[kern
         const std::vector<float> A = random_values(static_cast<size_t>(M * K), rng, 1.0f);
         const std::vector<float> W = random_values(static_cast<size_t>(N * K), rng, 0.05f);
         const std::vector<float> bias = random_values(static_cast<size_t>(N), rng, 0.1f);
+        std::vector<float> packed(static_cast<size_t>(kernels::packed_linear_floats(N, K)));
+        kernels::pack_linear_weights(W.data(), K, N, K, packed.data());
         std::vector<float> one(static_cast<size_t>(M * N)), many(one.size());
+        std::vector<float> one_packed(one.size()), many_packed(one.size());
         kernels::set_num_threads(1);
         kernels::linear(A.data(), K, W.data(), K, bias.data(), one.data(), N, M, N, K);
+        kernels::linear_packed(A.data(), K, packed.data(), bias.data(), one_packed.data(), N, M, N, K);
         for (int threads : {2, 3, 7}) {
             kernels::set_num_threads(threads);
             REQUIRE(kernels::num_threads() == threads);
             kernels::linear(A.data(), K, W.data(), K, bias.data(), many.data(), N, M, N, K);
+            kernels::linear_packed(A.data(), K, packed.data(), bias.data(), many_packed.data(), N, M,
+                                   N, K);
             INFO("M " << M << " threads " << threads);
             REQUIRE(many == one);
+            REQUIRE(many_packed == one_packed);
         }
         kernels::set_num_threads(1);
     }

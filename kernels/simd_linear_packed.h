@@ -1,0 +1,154 @@
+// linear_packed: C (M,N) = A (M,K) · W^T + bias, W packed in panels of 16
+// output columns (kernels.h), in the BLIS manner.
+//
+// A tile of R rows of A by NP panels broadcasts A[m][k] and multiplies it
+// into the panel's row k (16 contiguous floats: one AVX-512 vector, two AVX2,
+// four SSE), keeping R x NP x 16 outputs in registers. Each output is one
+// chain of fused multiply-adds over k in order, so the blocking below never
+// changes a bit of the result: a K block stores its partial sums to C and the
+// next one loads them back, exactly.
+//
+// Blocking (the machine: 32 KiB L1d, 512 KiB L2 per core): KC rows of a panel
+// (KC x 16 floats = 16 KiB) stay in L1 while every MR-row tile of an MC-row
+// block of A passes over them; the block of A (MC x KC floats, 240 KiB) stays
+// in L2 while all panels of W stream by from memory. With M <= MR there is
+// one tile and nothing to reuse, so K is not split: each panel streams from
+// memory in one sequential pass, which is what the memory-bound streaming
+// shapes (M of 1-20) need.
+#pragma once
+
+#include "kernels/simd_common.h"
+
+namespace ember::kernels::EMBER_ISA_NS {
+
+constexpr int64_t kPackedPanel = 16;  // kernels::kPanelWidth
+constexpr int64_t kPackedKc = 256;
+constexpr int64_t kPackedMc = 240;  // a multiple of every ISA's MR (3, 6, 12)
+
+// Columns [c, c + L) of a tile's row, clipped to the `valid` columns it has.
+template <class Arch>
+xsimd::batch<float, Arch> load_columns(const float* p, int64_t c, int64_t valid) {
+    using Batch = xsimd::batch<float, Arch>;
+    constexpr int64_t L = Batch::size;
+    if (c + L <= valid) return Batch::load_unaligned(p + c);
+    return c < valid ? load_partial<Arch>(p + c, valid - c, 0.0f) : Batch(0.0f);
+}
+
+template <class Arch>
+void store_columns(const xsimd::batch<float, Arch>& v, float* p, int64_t c, int64_t valid) {
+    constexpr int64_t L = xsimd::batch<float, Arch>::size;
+    if (c + L <= valid)
+        v.store_unaligned(p + c);
+    else if (c < valid)
+        store_partial<Arch>(v, p + c, valid - c);
+}
+
+// Rows k0..k1 of R rows of A times NP panels (panel stride K x 16 floats),
+// into the first `valid` columns of C. `first`: start from zero, else from
+// C's partial sums; `bias` (null but on the last K block, and when there is
+// none) is added after the last k.
+template <class Arch, int R, int NP>
+void packed_tile(const float* A, int64_t lda, const float* W, int64_t K, int64_t k0, int64_t k1,
+                 bool first, const float* bias, float* C, int64_t ldc, int64_t valid) {
+    using Batch = xsimd::batch<float, Arch>;
+    constexpr int64_t L = Batch::size;
+    constexpr int V = int(kPackedPanel / L) * NP;  // vectors across the tile
+    Batch acc[R][V];
+    for (int m = 0; m < R; ++m)
+        for (int v = 0; v < V; ++v)
+            acc[m][v] = first ? Batch(0.0f) : load_columns<Arch>(C + m * ldc, v * L, valid);
+    const int64_t panel_stride = K * kPackedPanel;
+    for (int64_t k = k0; k < k1; ++k) {
+        Batch a[R];
+        for (int m = 0; m < R; ++m) a[m] = Batch(A[m * lda + k]);
+        const float* row = W + k * kPackedPanel;
+        for (int v = 0; v < V; ++v) {
+            const Batch w = Batch::load_unaligned(row + (v * L / kPackedPanel) * panel_stride +
+                                                  (v * L) % kPackedPanel);
+            for (int m = 0; m < R; ++m) acc[m][v] = xsimd::fma(a[m], w, acc[m][v]);
+        }
+    }
+    for (int v = 0; v < V; ++v) {
+        const Batch b = bias ? load_columns<Arch>(bias, v * L, valid) : Batch(0.0f);
+        for (int m = 0; m < R; ++m)
+            store_columns<Arch>(bias ? acc[m][v] + b : acc[m][v], C + m * ldc, v * L, valid);
+    }
+}
+
+// The tile for an edge of r <= R rows and np <= NP panels, each edge shape its
+// own instantiation so that its accumulators stay in registers.
+template <class Arch, int R, int NP>
+void packed_edge(int64_t r, int64_t np, const float* A, int64_t lda, const float* W, int64_t K,
+                 int64_t k0, int64_t k1, bool first, const float* bias, float* C, int64_t ldc,
+                 int64_t valid) {
+    if constexpr (R > 1) {
+        if (r < R)
+            return packed_edge<Arch, R - 1, NP>(r, np, A, lda, W, K, k0, k1, first, bias, C, ldc,
+                                                valid);
+    }
+    if constexpr (NP > 1) {
+        if (np < NP)
+            return packed_edge<Arch, R, NP - 1>(r, np, A, lda, W, K, k0, k1, first, bias, C, ldc,
+                                                valid);
+    }
+    packed_tile<Arch, R, NP>(A, lda, W, K, k0, k1, first, bias, C, ldc, valid);
+}
+
+template <class Arch, int MR, int NP>
+void packed_blocked(const float* A, int64_t lda, const float* W, const float* bias, float* C,
+                    int64_t ldc, int64_t M, int64_t N, int64_t K) {
+    const int64_t panels = (N + kPackedPanel - 1) / kPackedPanel;
+    const int64_t kc = M <= MR ? K : kPackedKc;
+    for (int64_t k0 = 0; k0 < K; k0 += kc) {
+        const int64_t k1 = K - k0 < kc ? K : k0 + kc;
+        for (int64_t m0 = 0; m0 < M; m0 += kPackedMc) {
+            const int64_t m_end = M - m0 < kPackedMc ? M : m0 + kPackedMc;
+            for (int64_t p = 0; p < panels; p += NP) {
+                const int64_t np = panels - p < NP ? panels - p : NP;
+                const int64_t n = p * kPackedPanel;
+                const int64_t valid = N - n < np * kPackedPanel ? N - n : np * kPackedPanel;
+                const float* b = bias && k1 == K ? bias + n : nullptr;
+                for (int64_t m = m0; m < m_end; m += MR) {
+                    const int64_t r = m_end - m < MR ? m_end - m : MR;
+                    packed_edge<Arch, MR, NP>(r, np, A + m * lda, lda, W + n * K, K, k0, k1,
+                                              k0 == 0, b, C + m * ldc + n, ldc, valid);
+                }
+            }
+        }
+    }
+}
+
+// Panels per tile when all of M is `rows` < MR: the registers of the MR x NP
+// tile go to more panels instead (more independent FMA chains and more
+// streams in flight), up to 4.
+constexpr int few_rows_panels(int MR, int NP, int rows) {
+    const int by_registers = MR * NP / rows;
+    return by_registers < 1 ? 1 : by_registers > 4 ? 4 : by_registers;
+}
+
+template <class Arch, int MR, int NP, int R = MR - 1>
+void packed_few_rows(const float* A, int64_t lda, const float* W, const float* bias, float* C,
+                     int64_t ldc, int64_t M, int64_t N, int64_t K) {
+    if constexpr (R > 1) {
+        if (M < R) return packed_few_rows<Arch, MR, NP, R - 1>(A, lda, W, bias, C, ldc, M, N, K);
+    }
+    packed_blocked<Arch, R, few_rows_panels(MR, NP, R)>(A, lda, W, bias, C, ldc, M, N, K);
+}
+
+template <class Arch, int MR, int NP>
+EMBER_KERNEL void linear_packed(const float* A, int64_t lda, const float* W, const float* bias,
+                                float* C, int64_t ldc, int64_t M, int64_t N, int64_t K) {
+    static_assert(kPackedPanel % xsimd::batch<float, Arch>::size == 0,
+                  "a panel must be whole vectors");
+    if (K == 0) {  // no products: the bias alone, as torch.nn.Linear
+        for (int64_t m = 0; m < M; ++m)
+            for (int64_t n = 0; n < N; ++n) C[m * ldc + n] = bias ? bias[n] : 0.0f;
+        return;
+    }
+    if (M < MR)
+        packed_few_rows<Arch, MR, NP>(A, lda, W, bias, C, ldc, M, N, K);
+    else
+        packed_blocked<Arch, MR, NP>(A, lda, W, bias, C, ldc, M, N, K);
+}
+
+}  // namespace ember::kernels::EMBER_ISA_NS
