@@ -1,5 +1,6 @@
 // C (M,N) = A (M,K) · W (N,K)^T -- torch.nn.Linear without bias -- by ember's
-// kernels::linear on every ISA the CPU runs, by Eigen and by OpenBLAS (one
+// kernels::linear_packed (W in panels, as converted models store it) and
+// kernels::linear (W in rows) on every ISA the CPU runs, by Eigen and by OpenBLAS (one
 // thread), on 1024^3 and on emformer_rnnt_base's streaming shapes; and a plain
 // streaming read, the bandwidth the small-M shapes are bound by.
 //
@@ -25,6 +26,11 @@ using GemmFn = void (*)(const float* A, const float* W, float* C, int64_t M, int
 void ember_gemm(const float* A, const float* W, float* C, int64_t M, int64_t N, int64_t K) {
     kernels::linear(A, K, W, K, nullptr, C, N, M, N, K);
 }
+// W here is the pool's floats taken as already packed: the timing depends on
+// the layout's size and order, not on the values.
+void ember_packed_gemm(const float* A, const float* W, float* C, int64_t M, int64_t N, int64_t K) {
+    kernels::linear_packed(A, K, W, nullptr, C, N, M, N, K);
+}
 void ref_gemm(const float* A, const float* W, float* C, int64_t M, int64_t N, int64_t K) {
     kernels::ref::linear(A, K, W, K, nullptr, C, N, M, N, K);
 }
@@ -48,10 +54,10 @@ const float* weight_pool() {
     return pool.data();
 }
 
-// Args: M, N, K.
-void bench_gemm(benchmark::State& state, kernels::Isa isa, GemmFn fn) {
+// Args: M, N, K. `packed`: W takes packed_linear_floats(N, K) floats.
+void bench_gemm(benchmark::State& state, kernels::Isa isa, GemmFn fn, bool packed) {
     const int64_t M = state.range(0), N = state.range(1), K = state.range(2);
-    const int64_t w_size = N * K;
+    const int64_t w_size = packed ? kernels::packed_linear_floats(N, K) : N * K;
     const int64_t copies = std::max<int64_t>(1, kRotationBytes / 4 / w_size);
     const float* W = weight_pool();
     const std::vector<float> A = random_floats(size_t(M * K));
@@ -99,16 +105,20 @@ void bench_read_bandwidth(benchmark::State& state) {
 
 const bool registered = [] {
     benchmark::RegisterBenchmark("read_bandwidth", bench_read_bandwidth);
-    for (kernels::Isa isa : supported_isas())
-        benchmark::RegisterBenchmark((std::string("gemm/ember_") + kernels::isa_name(isa)).c_str(), bench_gemm, isa,
-                                     ember_gemm)
+    for (kernels::Isa isa : supported_isas()) {
+        const std::string name = kernels::isa_name(isa);
+        benchmark::RegisterBenchmark(("gemm/ember_packed_" + name).c_str(), bench_gemm, isa, ember_packed_gemm, true)
             ->Apply(all_shapes);
-    benchmark::RegisterBenchmark("gemm/eigen_native", bench_gemm, kernels::Isa::generic, eigen_linear)
+        benchmark::RegisterBenchmark(("gemm/ember_rows_" + name).c_str(), bench_gemm, isa, ember_gemm, false)
+            ->Apply(all_shapes);
+    }
+    benchmark::RegisterBenchmark("gemm/eigen_native", bench_gemm, kernels::Isa::generic, eigen_linear, false)
         ->Apply(all_shapes);
-    benchmark::RegisterBenchmark("gemm/openblas_1thread", bench_gemm, kernels::Isa::generic, openblas_gemm)
+    benchmark::RegisterBenchmark("gemm/openblas_1thread", bench_gemm, kernels::Isa::generic, openblas_gemm, false)
         ->Apply(all_shapes);
     // The scalar reference twin, for scale; 1024^3 takes seconds with it.
-    benchmark::RegisterBenchmark("gemm/ref", bench_gemm, kernels::Isa::generic, ref_gemm)->Apply(streaming_shapes);
+    benchmark::RegisterBenchmark("gemm/ref", bench_gemm, kernels::Isa::generic, ref_gemm, false)
+        ->Apply(streaming_shapes);
     return true;
 }();
 

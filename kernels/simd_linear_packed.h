@@ -19,6 +19,12 @@
 
 #include "kernels/simd_common.h"
 
+namespace ember::kernels {
+// This thread's room for `floats` floats of packed A (pack.cpp, built
+// without ISA flags): made on the thread's first blocked call and kept.
+float* packed_a_block_buffer(int64_t floats);
+}  // namespace ember::kernels
+
 namespace ember::kernels::EMBER_ISA_NS {
 
 constexpr int64_t kPackedPanel = 16;  // kernels::kPanelWidth
@@ -43,12 +49,15 @@ void store_columns(const xsimd::batch<float, Arch>& v, float* p, int64_t c, int6
         store_partial<Arch>(v, p + c, valid - c);
 }
 
-// Rows k0..k1 of R rows of A times NP panels (panel stride K x 16 floats),
-// into the first `valid` columns of C. `first`: start from zero, else from
-// C's partial sums; `bias` (null but on the last K block, and when there is
-// none) is added after the last k.
+// Elements [0, kc) of R rows of A times NP panels, into the first `valid`
+// columns of C. A's element (m, k) is at A[m * a_row + k * a_k]: rows of the
+// caller's matrix (a_row = lda, a_k = 1) or a packed micro-panel (a_row = 1,
+// a_k = MR). W points at row k0 of the first panel; panels are panel_stride
+// floats apart. `first`: start from zero, else from C's partial sums; `bias`
+// (null but on the last K block, and when there is none) is added after the
+// last k.
 template <class Arch, int R, int NP>
-void packed_tile(const float* A, int64_t lda, const float* W, int64_t K, int64_t k0, int64_t k1,
+void packed_tile(const float* A, int64_t a_row, int64_t a_k, const float* W, int64_t panel_stride, int64_t kc,
                  bool first, const float* bias, float* C, int64_t ldc, int64_t valid) {
     using Batch = xsimd::batch<float, Arch>;
     constexpr int64_t L = Batch::size;
@@ -57,15 +66,17 @@ void packed_tile(const float* A, int64_t lda, const float* W, int64_t K, int64_t
     for (int m = 0; m < R; ++m)
         for (int v = 0; v < V; ++v)
             acc[m][v] = first ? Batch(0.0f) : load_columns<Arch>(C + m * ldc, v * L, valid);
-    const int64_t panel_stride = K * kPackedPanel;
-    for (int64_t k = k0; k < k1; ++k) {
-        Batch a[R];
-        for (int m = 0; m < R; ++m) a[m] = Batch(A[m * lda + k]);
+    // W's V vectors are loaded first, then each row's broadcast is used at
+    // once: R x V accumulators + V + 1 registers (15 of AVX2's 16 for 6 x 2),
+    // where broadcasting all R first would spill accumulators to the stack.
+    for (int64_t k = 0; k < kc; ++k) {
         const float* row = W + k * kPackedPanel;
-        for (int v = 0; v < V; ++v) {
-            const Batch w = Batch::load_unaligned(row + (v * L / kPackedPanel) * panel_stride +
-                                                  (v * L) % kPackedPanel);
-            for (int m = 0; m < R; ++m) acc[m][v] = xsimd::fma(a[m], w, acc[m][v]);
+        Batch w[V];
+        for (int v = 0; v < V; ++v)
+            w[v] = Batch::load_unaligned(row + (v * L / kPackedPanel) * panel_stride + (v * L) % kPackedPanel);
+        for (int m = 0; m < R; ++m) {
+            const Batch a(A[m * a_row + k * a_k]);
+            for (int v = 0; v < V; ++v) acc[m][v] = xsimd::fma(a, w[v], acc[m][v]);
         }
     }
     for (int v = 0; v < V; ++v) {
@@ -78,40 +89,70 @@ void packed_tile(const float* A, int64_t lda, const float* W, int64_t K, int64_t
 // The tile for an edge of r <= R rows and np <= NP panels, each edge shape its
 // own instantiation so that its accumulators stay in registers.
 template <class Arch, int R, int NP>
-void packed_edge(int64_t r, int64_t np, const float* A, int64_t lda, const float* W, int64_t K,
-                 int64_t k0, int64_t k1, bool first, const float* bias, float* C, int64_t ldc,
+void packed_edge(int64_t r, int64_t np, const float* A, int64_t a_row, int64_t a_k, const float* W,
+                 int64_t panel_stride, int64_t kc, bool first, const float* bias, float* C, int64_t ldc,
                  int64_t valid) {
     if constexpr (R > 1) {
         if (r < R)
-            return packed_edge<Arch, R - 1, NP>(r, np, A, lda, W, K, k0, k1, first, bias, C, ldc,
+            return packed_edge<Arch, R - 1, NP>(r, np, A, a_row, a_k, W, panel_stride, kc, first, bias, C, ldc,
                                                 valid);
     }
     if constexpr (NP > 1) {
         if (np < NP)
-            return packed_edge<Arch, R, NP - 1>(r, np, A, lda, W, K, k0, k1, first, bias, C, ldc,
+            return packed_edge<Arch, R, NP - 1>(r, np, A, a_row, a_k, W, panel_stride, kc, first, bias, C, ldc,
                                                 valid);
     }
-    packed_tile<Arch, R, NP>(A, lda, W, K, k0, k1, first, bias, C, ldc, valid);
+    packed_tile<Arch, R, NP>(A, a_row, a_k, W, panel_stride, kc, first, bias, C, ldc, valid);
 }
+
+// The MC x KC block of A that every panel of W passes over, in micro-panels
+// of MR rows (element (m, k) of the block at [(m / MR) * MR * kc + k * MR +
+// m % MR]): the tile reads its R x 1 broadcasts from one cache line instead
+// of R rows lda apart (which alias in L1 when lda is a multiple of 1 KiB, as
+// the model's widths are). Packing copies values; it changes no sum.
+template <int MR>
+void pack_a_block(const float* A, int64_t lda, int64_t rows, int64_t kc, float* packed) {
+    for (int64_t m0 = 0; m0 < rows; m0 += MR) {
+        const int64_t r = rows - m0 < MR ? rows - m0 : MR;
+        float* tile = packed + m0 * kc;
+        for (int64_t m = 0; m < r; ++m) {
+            const float* src = A + (m0 + m) * lda;
+            for (int64_t k = 0; k < kc; ++k) tile[k * MR + m] = src[k];
+        }
+    }
+}
+
 
 template <class Arch, int MR, int NP>
 void packed_blocked(const float* A, int64_t lda, const float* W, const float* bias, float* C,
                     int64_t ldc, int64_t M, int64_t N, int64_t K) {
     const int64_t panels = (N + kPackedPanel - 1) / kPackedPanel;
-    const int64_t kc = M <= MR ? K : kPackedKc;
-    for (int64_t k0 = 0; k0 < K; k0 += kc) {
-        const int64_t k1 = K - k0 < kc ? K : k0 + kc;
+    const int64_t panel_stride = K * kPackedPanel;
+    // With one tile of rows there is nothing to reuse: K is not split, and A
+    // is read in place.
+    const bool one_tile = M <= MR;
+    const int64_t k_block = one_tile ? K : kPackedKc;
+    float* packed_a = one_tile ? nullptr : packed_a_block_buffer(kPackedMc * kPackedKc);
+    for (int64_t k0 = 0; k0 < K; k0 += k_block) {
+        const int64_t kc = K - k0 < k_block ? K - k0 : k_block;
         for (int64_t m0 = 0; m0 < M; m0 += kPackedMc) {
-            const int64_t m_end = M - m0 < kPackedMc ? M : m0 + kPackedMc;
+            const int64_t rows = M - m0 < kPackedMc ? M - m0 : kPackedMc;
+            if (!one_tile) pack_a_block<MR>(A + m0 * lda + k0, lda, rows, kc, packed_a);
             for (int64_t p = 0; p < panels; p += NP) {
                 const int64_t np = panels - p < NP ? panels - p : NP;
                 const int64_t n = p * kPackedPanel;
                 const int64_t valid = N - n < np * kPackedPanel ? N - n : np * kPackedPanel;
-                const float* b = bias && k1 == K ? bias + n : nullptr;
-                for (int64_t m = m0; m < m_end; m += MR) {
-                    const int64_t r = m_end - m < MR ? m_end - m : MR;
-                    packed_edge<Arch, MR, NP>(r, np, A + m * lda, lda, W + n * K, K, k0, k1,
-                                              k0 == 0, b, C + m * ldc + n, ldc, valid);
+                const float* b = bias && k0 + kc == K ? bias + n : nullptr;
+                const float* w = W + n * K + k0 * kPackedPanel;
+                for (int64_t m = 0; m < rows; m += MR) {
+                    const int64_t r = rows - m < MR ? rows - m : MR;
+                    float* c = C + (m0 + m) * ldc + n;
+                    if (one_tile)
+                        packed_edge<Arch, MR, NP>(r, np, A + (m0 + m) * lda + k0, lda, 1, w, panel_stride, kc,
+                                                  k0 == 0, b, c, ldc, valid);
+                    else
+                        packed_edge<Arch, MR, NP>(r, np, packed_a + m * kc, 1, MR, w, panel_stride, kc, k0 == 0, b,
+                                                  c, ldc, valid);
                 }
             }
         }
