@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "engine/error.h"
+#include "kernels/kernels.h"
 
 // The file is little-endian and is read by memcpy into host integers and floats.
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "ember reads .ember files on little-endian hosts only");
@@ -21,6 +22,7 @@ namespace ember {
 namespace {
 
 constexpr uint64_t float_bytes = 4;
+constexpr uint64_t panel_width = kernels::kPanelWidth;
 // Smallest possible entries (1-byte name, bool value / 1-dim tensor): bound the
 // counts in the header by the bytes the tables can hold before anything is allocated.
 constexpr uint64_t min_metadata_entry_bytes = 4 + 1 + 4 + 1;
@@ -226,12 +228,13 @@ Header read_header(const uint8_t* bytes, uint64_t size, const std::string& origi
     h.data_size = header_field<uint64_t>(bytes, 40);
 
     if (h.version_major > ember_version_major)
-        fail(origin, ": written in .ember format ", h.version_major, ".x, this ember reads ", ember_version_major,
-             ".x; upgrade ember");
-    if (h.version_major < ember_version_major)
-        fail(origin, ": .ember format ", h.version_major, ".", h.version_minor,
-             " was never released; this ember reads ", ember_version_major, ".x");
-    if (flags != 0) fail(origin, ": header flags are ", flags, ", expected 0 (format 1.x defines no flags)");
+        fail(origin, ": written in .ember format ", h.version_major, ".x, this ember reads ", ember_oldest_major,
+             ".x to ", ember_version_major, ".x; upgrade ember");
+    if (h.version_major < ember_oldest_major)
+        fail(origin, ": .ember format ", h.version_major, ".", h.version_minor, " was never released; this ember reads ",
+             ember_oldest_major, ".x to ", ember_version_major, ".x");
+    if (flags != 0)
+        fail(origin, ": header flags are ", flags, ", expected 0 (format ", h.version_major, ".x defines no flags)");
 
     if (h.data_offset % ember_alignment != 0 || h.data_offset < ember_header_size)
         fail(origin, ": data_offset ", h.data_offset, " is not a multiple of ", ember_alignment, " at or after the ",
@@ -291,11 +294,18 @@ std::string data_range(uint64_t data_offset, uint64_t offset, uint64_t bytes) {
 TensorInfo read_tensor(TableReader& reader, const Header& h, uint64_t file_size, const std::string& origin) {
     TensorInfo tensor;
     const auto dtype = reader.scalar<uint32_t>("dtype");
-    if (dtype != 0)
-        fail(origin, ": ", reader.where, ": dtype ", dtype, " is not supported (format 1.x defines only 0 = float32)");
+    if (dtype > 1)
+        fail(origin, ": ", reader.where, ": dtype ", dtype,
+             " is not supported (format 2.x defines 0 = float32, 1 = float32_panels16)");
+    if (dtype == 1 && h.version_major < 2)
+        fail(origin, ": ", reader.where, ": dtype 1 (float32_panels16) needs format 2.0 or later; the file is ",
+             h.version_major, ".", h.version_minor);
+    tensor.layout = static_cast<TensorLayout>(dtype);
     const auto n_dims = reader.scalar<uint32_t>("n_dims");
     if (n_dims == 0 || n_dims > ember_max_dims)
         fail(origin, ": ", reader.where, ": n_dims ", n_dims, " is not in 1..", ember_max_dims);
+    if (tensor.layout == TensorLayout::float32_panels16 && n_dims != 2)
+        fail(origin, ": ", reader.where, ": n_dims ", n_dims, ", but float32_panels16 holds 2-D matrices only");
     std::vector<uint64_t> dims(n_dims);
     for (auto& dim : dims) dim = reader.scalar<uint64_t>("dimension");
     tensor.offset = reader.scalar<uint64_t>("data offset");
@@ -310,7 +320,15 @@ TensorInfo read_tensor(TableReader& reader, const Header& h, uint64_t file_size,
                  " bytes of the data section");
         numel *= dim;
     }
-    const uint64_t bytes = numel * float_bytes;
+    uint64_t stored = numel;
+    if (tensor.layout == TensorLayout::float32_panels16) {  // rows padded to whole panels of 16
+        const uint64_t padded_rows = (dims[0] + panel_width - 1) / panel_width * panel_width;
+        if (dims[1] > max_numel / padded_rows)
+            fail(origin, ": ", reader.where, ": shape ", shape_string(dims), " in panels of ", panel_width,
+                 " needs more than the ", h.data_size, " bytes of the data section");
+        stored = padded_rows * dims[1];
+    }
+    const uint64_t bytes = stored * float_bytes;
     if (tensor.offset % ember_alignment != 0)
         fail(origin, ": ", reader.where, ": data offset ", tensor.offset, " is not a multiple of ", ember_alignment);
     if (tensor.offset > h.data_size || bytes > h.data_size - tensor.offset)
@@ -327,12 +345,12 @@ void check_no_overlap(const std::vector<TensorInfo>& tensors, uint64_t data_offs
     for (size_t k = 1; k < order.size(); ++k) {
         const TensorInfo& before = tensors[order[k - 1]];
         const TensorInfo& after = tensors[order[k]];
-        const uint64_t before_bytes = static_cast<uint64_t>(before.numel()) * float_bytes;
+        const uint64_t before_bytes = static_cast<uint64_t>(before.stored_floats()) * float_bytes;
         if (before.offset + before_bytes > after.offset)
             fail(origin, ": tensor ", order[k - 1], " ", quoted(before.name), " data ",
                  data_range(data_offset, before.offset, before_bytes), " overlaps tensor ", order[k], " ",
                  quoted(after.name), " data ",
-                 data_range(data_offset, after.offset, static_cast<uint64_t>(after.numel()) * float_bytes));
+                 data_range(data_offset, after.offset, static_cast<uint64_t>(after.stored_floats()) * float_bytes));
     }
 }
 
@@ -408,7 +426,18 @@ uint64_t tensor_bytes(const TensorToWrite& tensor, const std::string& path) {
             fail(path, ": tensor ", quoted(tensor.name), ": shape ", shape_string(tensor.shape), " is too large");
     }
     if (tensor.data == nullptr) fail(path, ": tensor ", quoted(tensor.name), ": data is null");
-    return bytes;
+    if (tensor.layout == TensorLayout::float32) return bytes;
+    if (tensor.layout != TensorLayout::float32_panels16)
+        fail(path, ": tensor ", quoted(tensor.name), ": unknown layout ", static_cast<uint32_t>(tensor.layout));
+    if (tensor.shape.size() != 2)
+        fail(path, ": tensor ", quoted(tensor.name), ": shape ", shape_string(tensor.shape),
+             " cannot be stored in panels: float32_panels16 holds 2-D matrices only");
+    const uint64_t padded_rows = (static_cast<uint64_t>(tensor.shape[0]) + panel_width - 1) / panel_width * panel_width;
+    uint64_t stored_bytes = 0;
+    if (__builtin_mul_overflow(padded_rows * float_bytes, static_cast<uint64_t>(tensor.shape[1]), &stored_bytes) ||
+        stored_bytes > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+        fail(path, ": tensor ", quoted(tensor.name), ": shape ", shape_string(tensor.shape), " is too large");
+    return stored_bytes;
 }
 
 // PATH.tmp, removed again unless commit() renamed it over PATH.
@@ -514,11 +543,25 @@ const char* metadata_type_name(MetadataValue::Type type) {
     return "unknown";
 }
 
-int64_t TensorInfo::numel() const {
+const char* tensor_layout_name(TensorLayout layout) {
+    switch (layout) {
+        case TensorLayout::float32: return "float32";
+        case TensorLayout::float32_panels16: return "float32_panels16";
+    }
+    return "unknown";
+}
+
+int64_t stored_floats(TensorLayout layout, const std::vector<int64_t>& shape) {
+    if (layout == TensorLayout::float32_panels16)
+        return (shape[0] + kernels::kPanelWidth - 1) / kernels::kPanelWidth * kernels::kPanelWidth * shape[1];
     int64_t n = 1;
     for (int64_t dim : shape) n *= dim;
     return n;
 }
+
+int64_t TensorInfo::numel() const { return ember::stored_floats(TensorLayout::float32, shape); }
+
+int64_t TensorInfo::stored_floats() const { return ember::stored_floats(layout, shape); }
 
 const MetadataValue* EmberFile::find_metadata(const std::string& key) const {
     for (const auto& [name, value] : metadata)
@@ -616,7 +659,7 @@ void write_ember_file(const std::string& path, const std::vector<std::pair<std::
         sizes.push_back(bytes);
 
         table.name(tensor.name);
-        table.scalar(uint32_t{0});  // dtype float32
+        table.scalar(static_cast<uint32_t>(tensor.layout));  // dtype
         table.scalar(static_cast<uint32_t>(tensor.shape.size()));
         for (int64_t dim : tensor.shape) table.scalar(static_cast<uint64_t>(dim));
         table.scalar(offset);
@@ -640,7 +683,13 @@ void write_ember_file(const std::string& path, const std::vector<std::pair<std::
     for (size_t i = 0; i < tensors.size(); ++i) {
         out.write(zeros, offsets[i] - written);
         written = offsets[i];
-        const auto* bytes = reinterpret_cast<const uint8_t*>(tensors[i].data);
+        const TensorToWrite& tensor = tensors[i];
+        std::vector<float> packed;
+        if (tensor.layout == TensorLayout::float32_panels16) {
+            packed.resize(static_cast<size_t>(sizes[i] / float_bytes));
+            kernels::pack_linear_weights(tensor.data, tensor.shape[1], tensor.shape[0], tensor.shape[1], packed.data());
+        }
+        const auto* bytes = reinterpret_cast<const uint8_t*>(packed.empty() ? tensor.data : packed.data());
         for (uint64_t done = 0; done < sizes[i];) {
             const uint64_t n = std::min(chunk, sizes[i] - done);
             out.write(bytes + done, n);

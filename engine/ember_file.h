@@ -23,8 +23,9 @@ namespace ember {
 
 // Format constants (docs/FORMAT.md).
 constexpr char ember_magic[4] = {'E', 'M', 'B', 'R'};
-constexpr uint32_t ember_version_major = 1;
-constexpr uint32_t ember_version_minor = 1;  // 1.1 added tokenizer.unk_id, bos_id, eos_id, pad_id
+constexpr uint32_t ember_version_major = 2;  // 2.0 added the float32_panels16 layout
+constexpr uint32_t ember_version_minor = 0;
+constexpr uint32_t ember_oldest_major = 1;  // 1.x files (float32 tensors only) still load
 constexpr uint64_t ember_alignment = 64;  // data_offset, tensor offsets
 constexpr uint64_t ember_header_size = 48;
 constexpr uint32_t ember_max_name_length = 256;  // metadata keys and tensor names, bytes
@@ -64,12 +65,27 @@ struct MetadataValue {
 // "string array"; "unknown" for anything else. For messages.
 const char* metadata_type_name(MetadataValue::Type type);
 
+// How a tensor's floats are laid out: the file's `dtype` field.
+enum class TensorLayout : uint32_t {
+    float32 = 0,           // row-major
+    float32_panels16 = 1,  // a 2-D (N, K) matrix in kernels::pack_linear_weights's panels (format 2.0)
+};
+
+// "float32", "float32_panels16"; "unknown" for anything else. For messages.
+const char* tensor_layout_name(TensorLayout layout);
+
+// Floats a tensor of this shape takes in this layout: numel for float32,
+// ceil(N / 16) * 16 * K for panels (the last panel padded with zeros).
+int64_t stored_floats(TensorLayout layout, const std::vector<int64_t>& shape);
+
 struct TensorInfo {
     std::string name;             // torchaudio state_dict key
-    std::vector<int64_t> shape;   // 1..8 dims, each >= 1
+    std::vector<int64_t> shape;   // 1..8 dims, each >= 1; (N, K) for panels
+    TensorLayout layout = TensorLayout::float32;
     uint64_t offset = 0;          // bytes from data_offset, multiple of 64
-    const float* data = nullptr;  // into the mapping, 64-byte aligned, numel() floats
+    const float* data = nullptr;  // into the mapping, 64-byte aligned, stored_floats() floats
     int64_t numel() const;
+    int64_t stored_floats() const;
 };
 
 struct EmberFile {
@@ -94,6 +110,7 @@ struct TensorToWrite {
     std::string name;
     std::vector<int64_t> shape;
     const float* data = nullptr;  // numel floats, row-major; any alignment
+    TensorLayout layout = TensorLayout::float32;  // panels: the writer packs `data` (2-D only)
 };
 
 // Writes a file of version ember_version_major.ember_version_minor: to

@@ -38,8 +38,12 @@ void linear(const Tensor& x, const LinearWeights& w, const Tensor& y) {
     EMBER_CHECK(x.cols == w.in_features && y.cols == w.out_features && x.rows == y.rows,
                 "linear: (", x.rows, ", ", x.cols, ") x W(", w.out_features, ", ", w.in_features,
                 ")^T -> (", y.rows, ", ", y.cols, ") does not fit");
-    kernels::linear(x.data, x.stride, w.weight, w.in_features, w.bias, y.data, y.stride, x.rows,
-                    w.out_features, w.in_features);
+    if (w.packed)
+        kernels::linear_packed(x.data, x.stride, w.weight, w.bias, y.data, y.stride, x.rows, w.out_features,
+                               w.in_features);
+    else
+        kernels::linear(x.data, x.stride, w.weight, w.in_features, w.bias, y.data, y.stride, x.rows,
+                        w.out_features, w.in_features);
 }
 
 void layer_norm(const Tensor& x, const LayerNormWeights& w, float eps, const Tensor& y) {

@@ -34,7 +34,9 @@ struct Tensor {
 
 // Weights of a torch.nn.Linear, viewed in the weight file: y = x W^T + b.
 struct LinearWeights {
-    const float* weight = nullptr;  // (out_features, in_features)
+    // (out_features, in_features): rows, or packed in panels (kernels::pack_linear_weights)
+    const float* weight = nullptr;
+    bool packed = false;
     const float* bias = nullptr;    // (out_features) or null
     int64_t in_features = 0;
     int64_t out_features = 0;

@@ -10,7 +10,7 @@ namespace {
 
 void add_linear(std::vector<TensorSpec>& list, const std::string& prefix, int64_t in, int64_t out,
                 bool bias) {
-    list.push_back({prefix + ".weight", {out, in}});
+    list.push_back({prefix + ".weight", {out, in}, true});
     if (bias) list.push_back({prefix + ".bias", {out}});
 }
 

@@ -15,6 +15,10 @@ namespace ember {
 struct TensorSpec {
     std::string name;            // e.g. "transcriber.transformer.emformer_layers.0.attention.emb_to_query.weight"
     std::vector<int64_t> shape;  // as torch reports it, e.g. {out_features, in_features}
+    // A torch.nn.Linear weight, used only through ops::linear: `ember convert`
+    // stores it in panels (TensorLayout::float32_panels16), and the loader
+    // takes it in either layout. Every other tensor is row-major float32.
+    bool linear_weight = false;
 };
 
 std::vector<TensorSpec> emformer_rnnt_tensors(const EmformerRnntConfig& config);

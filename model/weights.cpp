@@ -16,6 +16,7 @@ struct Binder {
         const TensorInfo& w = tensor(prefix + ".weight");
         LinearWeights out;
         out.weight = w.data;
+        out.packed = w.layout == TensorLayout::float32_panels16;
         out.out_features = w.shape[0];
         out.in_features = w.shape[1];
         out.bias = has_bias ? tensor(prefix + ".bias").data : nullptr;

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <deque>
 #include <fstream>
 #include <functional>
 #include <iterator>
@@ -34,8 +35,8 @@ const ember::Model& good_model() {
 // The good model's metadata and tensors, edited, written as scratch file `name`.
 std::string rewrite(const std::string& name, const std::function<void(Metadata&, Tensors&)>& edit) {
     Metadata metadata = good_model().file.metadata;
-    Tensors tensors;
-    for (const ember::TensorInfo& t : good_model().file.tensors) tensors.push_back({t.name, t.shape, t.data});
+    std::deque<std::vector<float>> storage;
+    Tensors tensors = ember::test::tensors_to_rewrite(good_model().file, storage);
     edit(metadata, tensors);
     const std::string path = ember::test::scratch(name);
     ember::write_ember_file(path, metadata, tensors);
@@ -90,6 +91,14 @@ TEST_CASE("a .ember whose tensors disagree with its config is refused at load, n
                         }),
                         "missing tensor joiner.linear.weight");
     }
+    SECTION("a tensor other than a linear weight stored in panels") {
+        require_refused(rewrite("packed_embedding.ember", [](Metadata&, Tensors& t) {
+                            for (ember::TensorToWrite& x : t)
+                                if (x.name == "predictor.embedding.weight")
+                                    x.layout = ember::TensorLayout::float32_panels16;
+                        }),
+                        "tensor predictor.embedding.weight is stored as float32_panels16; only linear weights");
+    }
     SECTION("a tensor transposed") {
         require_refused(rewrite("transposed.ember", [](Metadata&, Tensors& t) {
                             for (ember::TensorToWrite& x : t)
@@ -106,6 +115,6 @@ TEST_CASE("a .ember from a newer format version is refused at load", "[ember_fil
     std::memcpy(&bytes[4], &major, 4);  // little-endian u32 after the magic (docs/FORMAT.md)
     const std::string path = ember::test::scratch("newer.ember");
     std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
-    require_refused(path, "written in .ember format " + std::to_string(major) + ".x, this ember reads " +
+    require_refused(path, "written in .ember format " + std::to_string(major) + ".x, this ember reads 1.x to " +
                               std::to_string(ember::ember_version_major) + ".x; upgrade ember");
 }

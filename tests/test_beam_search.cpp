@@ -142,7 +142,7 @@ TEST_CASE("search ranks tied scores as its reference twin does", "[decoder]") {
         // their log-probabilities tie exactly, whatever the input.
         const ember::LinearWeights& w = model.weights.joiner.linear;
         REQUIRE(w.bias);
-        std::vector<float> weight(w.weight, w.weight + w.out_features * w.in_features);
+        std::vector<float> weight = ember::test::row_major_weight(w);
         std::vector<float> bias(w.bias, w.bias + w.out_features);
         const int64_t half = (w.out_features - 1) / 2;
         for (int64_t j = 0; j < half; ++j) {
@@ -150,6 +150,7 @@ TEST_CASE("search ranks tied scores as its reference twin does", "[decoder]") {
             bias[static_cast<size_t>(half + j)] = bias[static_cast<size_t>(j)];
         }
         model.weights.joiner.linear.weight = weight.data();
+        model.weights.joiner.linear.packed = false;
         model.weights.joiner.linear.bias = bias.data();
         const ember::SearchStats stats = compare_all(model, name);
         CHECK(stats.full_rankings > 0);

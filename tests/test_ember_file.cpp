@@ -18,6 +18,7 @@
 
 #include "engine/ember_file.h"
 #include "engine/error.h"
+#include "kernels/kernels.h"
 #include "tests/test_support.h"
 
 namespace {
@@ -258,6 +259,31 @@ TEST_CASE("ember file: every metadata type and odd-shaped tensors round trip", "
     }
 }
 
+TEST_CASE("ember file: a matrix written in panels reads back packed as the kernels expect", "[ember_file]") {
+    const std::string path = ember::test::scratch("panels.ember");
+    for (const std::vector<int64_t>& shape : std::vector<std::vector<int64_t>>{{1, 1}, {16, 5}, {17, 3}, {40, 33}}) {
+        INFO(shape[0] << " x " << shape[1]);
+        std::vector<float> rows(size_t(shape[0] * shape[1]));
+        for (size_t i = 0; i < rows.size(); ++i) rows[i] = float(i) * 0.5f - 3.0f;
+        const std::vector<float> bias = {9.0f};
+        ember::write_ember_file(path, {},
+                                {{"w", shape, rows.data(), ember::TensorLayout::float32_panels16},
+                                 {"b", {1}, bias.data()}});
+        const EmberFile file = ember::open_ember_file(path);
+        REQUIRE(file.version_major == 2);
+        const ember::TensorInfo& w = file.tensors[0];
+        REQUIRE(w.layout == ember::TensorLayout::float32_panels16);
+        REQUIRE(w.shape == shape);
+        REQUIRE(w.stored_floats() == ember::kernels::packed_linear_floats(shape[0], shape[1]));
+        std::vector<float> packed(size_t(w.stored_floats()));
+        ember::kernels::pack_linear_weights(rows.data(), shape[1], shape[0], shape[1], packed.data());
+        REQUIRE(std::memcmp(w.data, packed.data(), 4 * packed.size()) == 0);
+        REQUIRE(file.tensors[1].layout == ember::TensorLayout::float32);
+        REQUIRE(file.tensors[1].data[0] == 9.0f);
+        REQUIRE(file.tensors[1].offset == (4 * uint64_t(w.stored_floats()) + 63) / 64 * 64);
+    }
+}
+
 TEST_CASE("ember file: empty file (no metadata, no tensors) round trips", "[ember_file]") {
     const std::string path = ember::test::scratch("empty_tables.ember");
     std::vector<double> fractions;
@@ -284,16 +310,21 @@ TEST_CASE("ember file: the writer produces exactly the bytes docs/FORMAT.md desc
     REQUIRE(read_bytes(path) == expected);
 }
 
-TEST_CASE("ember file: a newer major version is refused, any minor of 1 accepted", "[ember_file]") {
+TEST_CASE("ember file: majors 1 and 2 are read, any minor; a newer major is refused", "[ember_file]") {
     Bytes bytes = small_file();
     SECTION("minor 7 of major 1 is read") {
+        patch<uint32_t>(bytes, 4, 1);
         patch<uint32_t>(bytes, 8, 7);
         REQUIRE(parse(bytes).version_minor == 7);
     }
-    SECTION("major 2") {
-        patch<uint32_t>(bytes, 4, 2);
+    SECTION("minor 3 of major 2 is read") {
+        patch<uint32_t>(bytes, 8, 3);
+        REQUIRE(parse(bytes).version_major == 2);
+    }
+    SECTION("major 3") {
+        patch<uint32_t>(bytes, 4, 3);
         REQUIRE_THROWS_WITH(parse(bytes),
-                            "memory.ember: written in .ember format 2.x, this ember reads 1.x; upgrade ember");
+                            "memory.ember: written in .ember format 3.x, this ember reads 1.x to 2.x; upgrade ember");
     }
     SECTION("major 0") {
         patch<uint32_t>(bytes, 4, 0);
@@ -464,8 +495,29 @@ TEST_CASE("ember file: crafted tables are refused with a message naming the prob
         REQUIRE_THROWS_WITH(parse(bytes), Contains("metadata entry 1 'a.b': the key also names metadata entry 0"));
     }
     SECTION("unknown dtype") {
-        const Bytes bytes = assemble(0, 1, Tables().tensor("a", {4}, 0, 1), zeros(64));
-        REQUIRE_THROWS_WITH(parse(bytes), Contains("tensor 0 'a': dtype 1 is not supported"));
+        const Bytes bytes = assemble(0, 1, Tables().tensor("a", {4}, 0, 2), zeros(64));
+        REQUIRE_THROWS_WITH(parse(bytes), Contains("tensor 0 'a': dtype 2 is not supported"));
+    }
+    SECTION("panels in a 1.x file") {
+        Bytes bytes = assemble(0, 1, Tables().tensor("a", {16, 1}, 0, 1), zeros(64));
+        patch<uint32_t>(bytes, 4, 1);
+        REQUIRE_THROWS_WITH(parse(bytes), Contains("tensor 0 'a': dtype 1 (float32_panels16) needs format 2.0"));
+    }
+    SECTION("panels of a tensor that is not 2-D") {
+        const Bytes bytes = assemble(0, 1, Tables().tensor("a", {16}, 0, 1), zeros(64));
+        REQUIRE_THROWS_WITH(parse(bytes), Contains("tensor 0 'a': n_dims 1, but float32_panels16 holds 2-D"));
+    }
+    SECTION("panels take whole panels of 16 rows") {
+        // (17, 3) holds 51 floats, but in panels 32 x 3 = 96 (384 bytes).
+        REQUIRE(parse(assemble(0, 1, Tables().tensor("a", {17, 3}, 0, 1), zeros(384))).tensors[0].stored_floats() ==
+                96);
+        REQUIRE_THROWS_WITH(parse(assemble(0, 1, Tables().tensor("a", {17, 3}, 0, 1), zeros(320))),
+                            Contains("tensor 0 'a': shape [17, 3] in panels of 16 needs more than the 320 bytes"));
+        REQUIRE_THROWS_WITH(parse(assemble(0, 1, Tables().tensor("a", {17, 3}, 64, 1), zeros(384))),
+                            Contains("tensor 0 'a' data [offset 192, 384 bytes) runs past the end"));
+        REQUIRE_THROWS_WITH(
+            parse(assemble(0, 2, Tables().tensor("a", {17, 3}, 0, 1).tensor("b", {4}, 320), zeros(384))),
+            Contains("overlaps tensor 1 'b'"));
     }
     SECTION("unknown metadata type") {
         const Bytes bytes = assemble(1, 0, Tables().name("a").put(uint32_t{7}).put(uint64_t{0}), {});
@@ -541,6 +593,10 @@ TEST_CASE("ember file: the writer refuses what the reader would refuse", "[ember
     REQUIRE_THROWS_WITH(write({}, {{"t", {-4}, four.data()}}), Contains("has a dimension below 1"));
     REQUIRE_THROWS_WITH(write({}, {{"t", {1 << 30, 1 << 30, 1 << 30}, four.data()}}), Contains("is too large"));
     REQUIRE_THROWS_WITH(write({}, {{"t", {4}, nullptr}}), Contains("'t': data is null"));
+    REQUIRE_THROWS_WITH(write({}, {{"t", {4}, four.data(), ember::TensorLayout::float32_panels16}}),
+                        Contains("float32_panels16 holds 2-D matrices only"));
+    REQUIRE_THROWS_WITH(write({}, {{"t", {1, int64_t(1) << 60}, four.data(), ember::TensorLayout::float32_panels16}}),
+                        Contains("is too large"));
     REQUIRE_FALSE(exists(path));
     REQUIRE_FALSE(exists(path + ".tmp"));
 }

@@ -15,10 +15,11 @@ namespace {
 using Vector = std::vector<double>;
 
 Vector linear(const ember::LinearWeights& w, const Vector& x) {
+    const std::vector<float> weight = ember::test::row_major_weight(w);
     Vector y(static_cast<size_t>(w.out_features));
     for (int64_t o = 0; o < w.out_features; ++o) {
         double sum = w.bias ? w.bias[o] : 0.0;
-        for (int64_t i = 0; i < w.in_features; ++i) sum += double(w.weight[o * w.in_features + i]) * x[size_t(i)];
+        for (int64_t i = 0; i < w.in_features; ++i) sum += double(weight[size_t(o * w.in_features + i)]) * x[size_t(i)];
         y[size_t(o)] = sum;
     }
     return y;

@@ -1,5 +1,7 @@
 #include "tests/test_support.h"
 
+#include "kernels/kernels.h"
+
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -70,6 +72,37 @@ std::vector<float> synth_audio(uint32_t seed, int64_t samples) {
         out[static_cast<size_t>(i)] = std::fmax(-1.0f, std::fmin(1.0f, 4.0f * gain * tremolo * y));
     }
     return out;
+}
+
+namespace {
+
+std::vector<float> unpack(const float* packed, int64_t N, int64_t K) {
+    constexpr int64_t P = kernels::kPanelWidth;
+    std::vector<float> rows(static_cast<size_t>(N * K));
+    for (int64_t n = 0; n < N; ++n)
+        for (int64_t k = 0; k < K; ++k) rows[static_cast<size_t>(n * K + k)] = packed[(n / P) * K * P + k * P + n % P];
+    return rows;
+}
+
+}  // namespace
+
+std::vector<float> row_major_weight(const ember::LinearWeights& w) {
+    if (w.packed) return unpack(w.weight, w.out_features, w.in_features);
+    return std::vector<float>(w.weight, w.weight + w.out_features * w.in_features);
+}
+
+std::vector<ember::TensorToWrite> tensors_to_rewrite(const ember::EmberFile& file,
+                                                     std::deque<std::vector<float>>& storage) {
+    std::vector<ember::TensorToWrite> tensors;
+    for (const ember::TensorInfo& t : file.tensors) {
+        const float* rows = t.data;
+        if (t.layout == ember::TensorLayout::float32_panels16) {
+            storage.push_back(unpack(t.data, t.shape[0], t.shape[1]));
+            rows = storage.back().data();
+        }
+        tensors.push_back({t.name, t.shape, rows, t.layout});
+    }
+    return tensors;
 }
 
 }  // namespace ember::test

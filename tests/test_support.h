@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <vector>
 
@@ -40,5 +41,14 @@ ember::Model convert_and_load_decoder_fixture(const std::string& name);
 // one-pole low-pass whose cutoff and gain depend on the seed, with a slow
 // tremolo.
 std::vector<float> synth_audio(uint32_t seed, int64_t samples);
+
+// A linear layer's weight (out_features, in_features) in rows, whichever
+// layout the model file holds it in.
+std::vector<float> row_major_weight(const ember::LinearWeights& w);
+
+// The tensors of `file` as write_ember_file takes them: row-major data
+// (packed ones unpacked into `storage`), each with its layout in the file.
+std::vector<ember::TensorToWrite> tensors_to_rewrite(const ember::EmberFile& file,
+                                                     std::deque<std::vector<float>>& storage);
 
 }  // namespace ember::test

@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <deque>
 #include <cctype>
 #include <cmath>
 #include <filesystem>
@@ -13,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/ember_file.h"
 #include "engine/npy.h"
 #include "tests/test_support.h"
 
@@ -82,6 +84,23 @@ TEST_CASE("encode matches torchaudio on the committed fixtures", "[transcriber]"
             REQUIRE(converted.exit_code == 0);
 
             SECTION("non-streaming") { check_encode(case_dir, model, work / "got_full.npy", "", "expected.npy"); }
+
+            // ember convert stores linear weights in panels; .ember 1.x files
+            // hold them in rows, which the loader takes through kernels::linear.
+            SECTION("non-streaming, linear weights in rows") {
+                const ember::EmberFile packed = ember::open_ember_file(model.string());
+                std::deque<std::vector<float>> storage;
+                std::vector<ember::TensorToWrite> tensors = ember::test::tensors_to_rewrite(packed, storage);
+                int64_t unpacked = 0;
+                for (ember::TensorToWrite& t : tensors) {
+                    unpacked += t.layout == ember::TensorLayout::float32_panels16;
+                    t.layout = ember::TensorLayout::float32;
+                }
+                REQUIRE(unpacked > 0);
+                const fs::path rows = work / "model_rows.ember";
+                ember::write_ember_file(rows.string(), packed.metadata, tensors);
+                check_encode(case_dir, rows, work / "got_rows.npy", "", "expected.npy");
+            }
 
             SECTION("streaming") {
                 if (fs::exists(case_dir / "expected_streaming.npy")) {

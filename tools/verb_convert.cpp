@@ -128,7 +128,8 @@ int convert(const Args& args) {
 
     std::vector<TensorToWrite> tensors;
     for (const TensorSpec& spec : expected)
-        tensors.push_back({spec.name, spec.shape, checkpoint.at(spec.name).values.data()});
+        tensors.push_back({spec.name, spec.shape, checkpoint.at(spec.name).values.data(),
+                           spec.linear_weight ? TensorLayout::float32_panels16 : TensorLayout::float32});
     cli::Progress progress("writing " + output_path);
     write_ember_file(output_path, model_metadata_entries(metadata), tensors,
                      [&progress](double fraction) { progress.update(fraction); });

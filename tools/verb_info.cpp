@@ -64,12 +64,16 @@ int info(const Args& args) {
         return 0;
     }
 
-    int64_t parameters = 0;
-    for (const TensorInfo& tensor : model.file.tensors) parameters += tensor.numel();
+    int64_t parameters = 0, packed = 0;
+    for (const TensorInfo& tensor : model.file.tensors) {
+        parameters += tensor.numel();
+        packed += tensor.layout == TensorLayout::float32_panels16;
+    }
     std::printf("file:            %s\n", path.c_str());
     std::printf("format:          .ember %u.%u\n", model.file.version_major, model.file.version_minor);
     std::printf("file size:       %zu bytes (%.1f MB)\n", model.file.mapping.size(), model.file.mapping.size() / 1e6);
-    std::printf("tensors:         %zu\n", model.file.tensors.size());
+    std::printf("tensors:         %zu (%lld linear weights in panels of 16, the rest row-major float32)\n",
+                model.file.tensors.size(), static_cast<long long>(packed));
     std::printf("parameters:      %lld (%.2f M)\n", static_cast<long long>(parameters), parameters / 1e6);
     std::printf("config (emformer_rnnt_model):\n");
     std::printf("  input_dim                              %lld\n", static_cast<long long>(c.input_dim));

@@ -45,13 +45,24 @@ def read_ember(path):
     for _ in range(n_tensors):
         name = text("I")
         dtype, n_dims = take("II")
-        assert dtype == 0, f"{name}: dtype {dtype} is not float32"
+        assert dtype in (0, 1), f"{name}: dtype {dtype} is neither float32 nor float32_panels16"
         dims = [take("Q") for _ in range(n_dims)]
         offset = take("Q")
-        count = int(np.prod(dims))
-        values = np.frombuffer(data, dtype="<f4", count=count, offset=data_offset + offset)
-        tensors[name] = torch.from_numpy(values.copy()).reshape(dims)
+        if dtype == 0:
+            values = np.frombuffer(data, dtype="<f4", count=int(np.prod(dims)), offset=data_offset + offset)
+            tensors[name] = torch.from_numpy(values.copy()).reshape(dims)
+        else:
+            tensors[name] = unpack_panels(data, data_offset + offset, *dims)
     return metadata, tensors
+
+
+def unpack_panels(data, at, rows, cols):
+    """float32_panels16: ceil(rows / 16) panels, each cols x 16 floats; element
+    (n, k) at [(n // 16) * cols * 16 + k * 16 + n % 16]; pad rows are zeros."""
+    panels = -(-rows // 16)
+    values = np.frombuffer(data, dtype="<f4", count=panels * cols * 16, offset=at)
+    matrix = values.reshape(panels, cols, 16).transpose(0, 2, 1).reshape(panels * 16, cols)[:rows]
+    return torch.from_numpy(matrix.copy())
 
 
 def emformer_rnnt_config(metadata):
