@@ -1,8 +1,5 @@
-// Packing for linear_packed: the weights into the panel layout it reads
-// (kernels.h), run by `ember convert` once per weight matrix, never at load;
-// and the per-thread buffer its blocked path packs blocks of A into.
-#include <memory>
-
+// Packing linear weights into the panel layout linear_packed reads
+// (kernels.h). Run by `ember convert` once per weight matrix, never at load.
 #include "kernels/kernels.h"
 
 namespace ember::kernels {
@@ -18,16 +15,6 @@ void pack_linear_weights(const float* W, int64_t ldw, int64_t N, int64_t K, floa
             for (int64_t c = 0; c < kPanelWidth; ++c)
                 panel[k * kPanelWidth + c] = n0 + c < N ? W[(n0 + c) * ldw + k] : 0.0f;
     }
-}
-
-float* packed_a_block_buffer(int64_t floats) {
-    thread_local std::unique_ptr<float[]> buffer;
-    thread_local int64_t size = 0;
-    if (size < floats) {
-        buffer.reset(new float[static_cast<size_t>(floats)]);
-        size = floats;
-    }
-    return buffer.get();
 }
 
 }  // namespace ember::kernels

@@ -10,26 +10,24 @@
 //
 // Blocking (the machine: 32 KiB L1d, 512 KiB L2 per core): KC rows of a panel
 // (KC x 16 floats = 16 KiB) stay in L1 while every MR-row tile of an MC-row
-// block of A passes over them; the block of A (MC x KC floats, 240 KiB) stays
-// in L2 while all panels of W stream by from memory. With M <= MR there is
-// one tile and nothing to reuse, so K is not split: each panel streams from
-// memory in one sequential pass, which is what the memory-bound streaming
-// shapes (M of 1-20) need.
+// block of A, packed (48 KiB), passes over them; the block stays in L1/L2
+// while all panels of W go by. W is read M / MC times, from L2/L3 after the
+// first: at 16 KiB per 2 x MC x KC x 16 flops that costs little bandwidth.
+// With M <= MR there is one tile and nothing to reuse, so K is not split:
+// each panel streams from memory in one sequential pass, which is what the
+// memory-bound streaming shapes (M of 1-20) need.
 #pragma once
 
 #include "kernels/simd_common.h"
-
-namespace ember::kernels {
-// This thread's room for `floats` floats of packed A (pack.cpp, built
-// without ISA flags): made on the thread's first blocked call and kept.
-float* packed_a_block_buffer(int64_t floats);
-}  // namespace ember::kernels
 
 namespace ember::kernels::EMBER_ISA_NS {
 
 constexpr int64_t kPackedPanel = 16;  // kernels::kPanelWidth
 constexpr int64_t kPackedKc = 256;
-constexpr int64_t kPackedMc = 240;  // a multiple of every ISA's MR (3, 6, 12)
+// 48 rows: a multiple of every ISA's MR (3, 6, 12), and a packed block of A
+// (48 x 256 floats, 48 KiB) small enough for the stack of any thread that
+// calls in, so the kernel needs no heap and no per-thread state.
+constexpr int64_t kPackedMc = 48;
 
 // Columns [c, c + L) of a tile's row, clipped to the `valid` columns it has.
 template <class Arch>
@@ -132,7 +130,7 @@ void packed_blocked(const float* A, int64_t lda, const float* W, const float* bi
     // is read in place.
     const bool one_tile = M <= MR;
     const int64_t k_block = one_tile ? K : kPackedKc;
-    float* packed_a = one_tile ? nullptr : packed_a_block_buffer(kPackedMc * kPackedKc);
+    alignas(64) float packed_a[kPackedMc * kPackedKc];
     for (int64_t k0 = 0; k0 < K; k0 += k_block) {
         const int64_t kc = K - k0 < k_block ? K - k0 : k_block;
         for (int64_t m0 = 0; m0 < M; m0 += kPackedMc) {
