@@ -148,10 +148,17 @@ void keep_top_by_key(Decoder& d) {
 
 // _init_b_hypos (rnnt_decoder.py:112): the sequence of the single `token`, through the predictor
 // from the state in seed_slot (-1: the zero state). Every other slot is
-// released and the prefix tree of the previous search forgotten.
+// released and the prefix tree of the previous search forgotten. With
+// carry_predictor the sequence takes over seed_slot, whose output and state
+// are already those after `token`.
 SearchHypothesis initial_hypothesis(Decoder& d, int64_t token, int32_t seed_slot) {
     unlink_slots(d.slots, seed_slot);
     reset_tree(d.tree, token);
+    if (d.options.carry_predictor && seed_slot >= 0) {
+        d.slots.info[static_cast<size_t>(seed_slot)].prefix = 0;  // unlink_slots left it unscored
+        d.tree.prefixes[0].slot = seed_slot;
+        return {0, 0, 0.0f};
+    }
     d.scratch.pending.assign(1, 0);
     d.scratch.from.assign(1, seed_slot);
     predict(d, d.scratch.pending, d.scratch.from);

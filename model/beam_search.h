@@ -23,6 +23,13 @@ struct SearchOptions {
     int64_t beam = 10;
     float temperature = 1.0f;
     int64_t step_max_tokens = 100;  // tokens emitted per encoder frame at most
+    // A seeded search (streaming: every chunk after the first) starts from the
+    // seed's own predictor output and state. By default it feeds the seed's
+    // last token through the predictor again, from the state that has already
+    // consumed it, as torchaudio's _init_b_hypos does: transcripts then equal
+    // torchaudio's, but a model hears its last token twice at every chunk
+    // boundary, which costs accuracy (models/MODEL_CARD.md).
+    bool carry_predictor = false;
 };
 
 // Throws ember::Error when the model or options cannot be searched as
@@ -76,7 +83,8 @@ Decoder make_decoder(const Model& model, const SearchOptions& options);
 // Searches encoder frames (T, E). seed == null starts from the blank with a
 // zero predictor state (RNNTBeamSearch.forward and the first infer call);
 // otherwise the search restarts from seed's last token and state, score 0,
-// as infer does with the hypothesis it is given (seed may be one of the
+// as infer does with the hypothesis it is given (with carry_predictor, from
+// the seed's predictor output and state as they are; seed may be one of the
 // decoder's own hypotheses). Returns up to `beam` hypotheses in torchaudio's
 // order (best first by score / (tokens + 1)): decoder.hypotheses, whose
 // contents and slots stay valid until the next search call.

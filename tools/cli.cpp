@@ -92,6 +92,12 @@ ParsedArgs parse_args(const std::vector<std::string>& args, const std::vector<Op
     return parsed;
 }
 
+bool carry_predictor(const ParsedArgs& parsed) {
+    if (!parsed.has("--carry-predictor")) return false;
+    if (!parsed.has("--streaming")) throw UsageError("--carry-predictor applies to --streaming only");
+    return true;
+}
+
 void check_input_file(const std::string& path) {
     struct stat info;
     if (stat(path.c_str(), &info) != 0) fail(path, ": ", std::strerror(errno));

@@ -40,6 +40,15 @@ struct ParsedArgs {
     double number(const std::string& name, double fallback, double min, double max) const;
 };
 
+// The search flag of transcribe, eval and decode: --carry-predictor (given
+// with --streaming only; UsageError otherwise).
+// A macro so that each verb's usage literal can include it.
+#define EMBER_CARRY_PREDICTOR_HELP                                                                    \
+    "  --carry-predictor    with --streaming: start each chunk's search from the best hypothesis's\n" \
+    "                       own predictor state; torchaudio feeds its last token again, which\n"      \
+    "                       costs accuracy (transcripts then differ from torchaudio's)\n"
+bool carry_predictor(const ParsedArgs& parsed);
+
 // Unknown options, a missing value or a repeated option throw UsageError.
 // "--help" / "-h" anywhere sets `help`.
 ParsedArgs parse_args(const std::vector<std::string>& args, const std::vector<OptionSpec>& options);

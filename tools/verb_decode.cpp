@@ -18,7 +18,7 @@ namespace {
 
 const char* kUsage =
     "usage: ember decode MODEL.ember --features IN.npy [--beam K] [--streaming] [--temperature T]\n"
-    "                    [--step-max-tokens N] [--threads N] [--json]\n\n"
+    "                    [--step-max-tokens N] [--carry-predictor] [--threads N] [--json]\n\n"
     "Runs the transcriber and RNN-T beam search (torchaudio's RNNTBeamSearch) on float32\n"
     "features (T, input_dim) whose last right_context_length frames are the right context.\n\n"
     "  --features IN.npy      float32, C order, shape (T, input_dim)\n"
@@ -27,6 +27,7 @@ const char* kUsage =
     "                         with the best hypothesis of the one before\n"
     "  --temperature T        joiner temperature (default 1.0)\n"
     "  --step-max-tokens N    tokens emitted per encoder frame at most (default 100)\n"
+    EMBER_CARRY_PREDICTOR_HELP
     "  --threads N            cores to split each matrix product across (default 1)\n"
     "  --json                 print every hypothesis with its score as JSON\n";
 
@@ -63,6 +64,7 @@ int decode(const Args& args) {
                                                           {"--streaming", false},
                                                           {"--temperature"},
                                                           {"--step-max-tokens"},
+                                                          {"--carry-predictor", false},
                                                           {"--json", false}, {"--threads"}});
     if (parsed.help) {
         std::fputs(kUsage, stdout);
@@ -75,6 +77,7 @@ int decode(const Args& args) {
     options.beam = parsed.integer("--beam", 10, 1, 1 << 20);
     options.temperature = static_cast<float>(parsed.number("--temperature", 1.0, 1e-6, 1e6));
     options.step_max_tokens = parsed.integer("--step-max-tokens", 100, 0, 1 << 20);
+    options.carry_predictor = cli::carry_predictor(parsed);
     const bool json = parsed.has("--json"), streaming = parsed.has("--streaming");
     cli::check_input_file(model_path);
     cli::check_input_file(features_path);

@@ -24,7 +24,8 @@ namespace {
 
 const char* kUsage =
     "usage: ember transcribe MODEL.ember AUDIO... [--streaming] [--beam K] [--threads N] [--json]\n"
-    "                        [--temperature T] [--step-max-tokens N] [--raw-rate R] [--raw-format F]\n\n"
+    "                        [--temperature T] [--step-max-tokens N] [--carry-predictor]\n"
+    "                        [--raw-rate R] [--raw-format F]\n\n"
     "Transcribes WAV files (any PCM or float encoding, channels averaged, resampled to the\n"
     "model's rate), or raw PCM from standard input when AUDIO is '-':\n"
     "    sox speech.wav -t raw -r 16000 -e signed -b 16 -c 1 - | ember transcribe MODEL - --streaming\n\n"
@@ -37,6 +38,7 @@ const char* kUsage =
     "                       seconds, the score; with --streaming also a line per chunk\n"
     "  --temperature T      joiner temperature (default 1.0)\n"
     "  --step-max-tokens N  tokens per encoder frame at most (default 100)\n"
+    EMBER_CARRY_PREDICTOR_HELP
     "  --raw-rate R         sample rate of raw standard input (default: the model's)\n"
     "  --raw-format F       s16le (default) or f32le, mono, for raw standard input\n";
 
@@ -116,7 +118,7 @@ int transcribe_stdin(const Recognizer& recognizer, RawFormat format, int64_t rat
 int transcribe(const Args& args) {
     const cli::ParsedArgs parsed = cli::parse_args(
         args, {{"--streaming", false}, {"--beam"}, {"--threads"}, {"--json", false}, {"--temperature"},
-               {"--step-max-tokens"}, {"--raw-rate"}, {"--raw-format"}});
+               {"--step-max-tokens"}, {"--carry-predictor", false}, {"--raw-rate"}, {"--raw-format"}});
     if (parsed.help) {
         std::fputs(kUsage, stdout);
         return 0;
@@ -127,6 +129,7 @@ int transcribe(const Args& args) {
     options.search.beam = parsed.integer("--beam", 10, 1, 1 << 20);
     options.search.temperature = static_cast<float>(parsed.number("--temperature", 1.0, 1e-6, 1e6));
     options.search.step_max_tokens = parsed.integer("--step-max-tokens", 100, 0, 1 << 20);
+    options.search.carry_predictor = cli::carry_predictor(parsed);
     const int64_t threads = parsed.integer("--threads", 1, 1, 256);
     const bool json = parsed.has("--json");
     const std::vector<std::string> inputs(parsed.positionals.begin() + 1, parsed.positionals.end());

@@ -3,12 +3,16 @@
 Non-streaming: get_feature_extractor -> RNNTBeamSearch.forward -> token
 processor. Streaming: the pipeline's streaming loop (segments -> streaming
 feature extractor -> infer with state and the best hypothesis -> token
-processor with lstrip=False, appended, stripped at the end).
+processor with lstrip=False, appended, stripped at the end). With
+carry_predictor, infer's _init_b_hypos is replaced by one that starts from the
+seed hypothesis's own predictor output and state instead of feeding its last
+token again: what ember's --carry-predictor does.
 """
 
 import torch
 import torchaudio
 from torchaudio.models import RNNTBeamSearch
+from torchaudio.models import rnnt_decoder
 from torchaudio.pipelines import rnnt_pipeline
 
 SAMPLE_RATE = 16000
@@ -38,9 +42,25 @@ def feature_modules(stats_path, right_padding):
     return chain(True), chain(False)
 
 
-def pipeline_text(model, config, extractors, token_processor, waveform, beam, streaming):
+def carry_predictor(decoder):
+    """decoder, seeded searches starting from the seed's predictor output and state as they are."""
+    init_b_hypos = decoder._init_b_hypos
+
+    def seeded(hypo, device):
+        if hypo is None:
+            return init_b_hypos(hypo, device)
+        return [([rnnt_decoder._get_hypo_tokens(hypo)[-1]], rnnt_decoder._get_hypo_predictor_out(hypo),
+                 rnnt_decoder._get_hypo_state(hypo), 0.0)]
+
+    decoder._init_b_hypos = seeded
+    return decoder
+
+
+def pipeline_text(model, config, extractors, token_processor, waveform, beam, streaming, carry=False):
     full, streaming_extractor = extractors
     decoder = RNNTBeamSearch(model, config["num_symbols"] - 1)
+    if carry:
+        carry_predictor(decoder)
     with torch.no_grad():
         if not streaming:
             features, length = full(waveform)

@@ -3,7 +3,9 @@
 The torchaudio side is built from the .ember file itself (tests/python/ember_file.py
 reads its config, weights and global stats), so the comparison needs nothing
 but what the repo ships: models/tiny-en.ember, its SentencePiece model
-models/tiny-en.model, and samples/*.wav. Beams 1 and 10, streaming and not.
+models/tiny-en.model, and samples/*.wav. Beams 1 and 10, streaming and not, and
+streaming with --carry-predictor against torchaudio's search changed likewise
+(pipeline.carry_predictor).
 Every sample must also come out with some text: a model that emits nothing
 proves nothing.
 
@@ -75,18 +77,19 @@ def main():
 
     failures = 0
     for beam in BEAMS:
-        for streaming in (False, True):
-            flags = ["--beam", str(beam)] + (["--streaming"] if streaming else [])
+        for streaming, carry in ((False, False), (True, False), (True, True)):
+            flags = (["--beam", str(beam)] + (["--streaming"] if streaming else []) +
+                     (["--carry-predictor"] if carry else []))
             got = run([args.ember, "transcribe", MODEL, *wavs, "--threads", "2", *flags]).splitlines()
             if len(got) != len(wavs):
                 print(f"ember printed {len(got)} lines for {len(wavs)} files")
                 failures += 1
             for path, waveform, line in zip(wavs, waveforms, got):
-                want = pipeline_text(model, config, extractors, token_processor, waveform, beam, streaming)
+                want = pipeline_text(model, config, extractors, token_processor, waveform, beam, streaming, carry)
                 ok = line == want and want != ""
                 failures += not ok
-                mode = "streaming" if streaming else "full"
-                print(f"{os.path.basename(path):24} {beam:>4} {mode:10} {'ok' if ok else 'FAIL'}  {want!r}")
+                mode = ("streaming" if streaming else "full") + (", carry" if carry else "")
+                print(f"{os.path.basename(path):24} {beam:>4} {mode:17} {'ok' if ok else 'FAIL'}  {want!r}")
                 if not ok:
                     print(f"    ember:      {line!r}\n    torchaudio: {want!r}")
     if failures:
