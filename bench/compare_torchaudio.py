@@ -122,7 +122,9 @@ def torch_child(work, seconds):
 
 
 def prepare(work, ember, seconds):
-    """model.pt, config.json, features.npy and model.ember in `work` (reused when present)."""
+    """model.pt, config.json and features.npy in `work` (reused when present),
+    and model.ember, converted afresh by the `ember` being measured (so that it
+    is in that ember's current format)."""
     sys.path.insert(0, os.path.join(HERE, "..", "tests", "python"))
     import reference
 
@@ -130,17 +132,16 @@ def prepare(work, ember, seconds):
     features_path = os.path.join(work, "features.npy")
     stamp = os.path.join(work, "stamp.json")
     wanted = {"seed": SEED, "gain": JOINER_GAIN, "bias": BLANK_LOGIT_BIAS, "frames": frames}
-    if os.path.exists(stamp) and json.load(open(stamp)) == wanted:
-        return
-    print(f"building emformer_rnnt_base (seed {SEED}, joiner gain {JOINER_GAIN}, blank bias {BLANK_LOGIT_BIAS}) "
-          f"and {seconds:g} s of features in {work}", file=sys.stderr)
-    model = reference.build_model(CONFIG, SEED, joiner_gain=JOINER_GAIN, blank_logit_bias=BLANK_LOGIT_BIAS)
-    reference.write_inputs(work, model, CONFIG, reference.random_features(frames, 80, SEED + 1))
+    if not (os.path.exists(stamp) and json.load(open(stamp)) == wanted):
+        print(f"building emformer_rnnt_base (seed {SEED}, joiner gain {JOINER_GAIN}, blank bias "
+              f"{BLANK_LOGIT_BIAS}) and {seconds:g} s of features in {work}", file=sys.stderr)
+        model = reference.build_model(CONFIG, SEED, joiner_gain=JOINER_GAIN, blank_logit_bias=BLANK_LOGIT_BIAS)
+        reference.write_inputs(work, model, CONFIG, reference.random_features(frames, 80, SEED + 1))
+        json.dump(wanted, open(stamp, "w"))
+    assert os.path.exists(features_path)
     subprocess.run([ember, "convert", "--checkpoint", os.path.join(work, "model.pt"), "--config",
                     os.path.join(work, "config.json"), "-o", os.path.join(work, "model.ember")], check=True,
-                   stdout=subprocess.DEVNULL)
-    json.dump(wanted, open(stamp, "w"))
-    assert os.path.exists(features_path)
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def run_torch(work, seconds):
