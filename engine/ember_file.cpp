@@ -23,6 +23,9 @@ namespace {
 
 constexpr uint64_t float_bytes = 4;
 constexpr uint64_t panel_width = kernels::kPanelWidth;
+// A panels tensor's rows, padded to whole panels: in 64 bits, before the
+// product with the columns is checked for overflow.
+uint64_t panel_rows(uint64_t rows) { return (rows + panel_width - 1) / panel_width * panel_width; }
 // Smallest possible entries (1-byte name, bool value / 1-dim tensor): bound the
 // counts in the header by the bytes the tables can hold before anything is allocated.
 constexpr uint64_t min_metadata_entry_bytes = 4 + 1 + 4 + 1;
@@ -322,7 +325,7 @@ TensorInfo read_tensor(TableReader& reader, const Header& h, uint64_t file_size,
     }
     uint64_t stored = numel;
     if (tensor.layout == TensorLayout::float32_panels16) {  // rows padded to whole panels of 16
-        const uint64_t padded_rows = (dims[0] + panel_width - 1) / panel_width * panel_width;
+        const uint64_t padded_rows = panel_rows(dims[0]);
         if (dims[1] > max_numel / padded_rows)
             fail(origin, ": ", reader.where, ": shape ", shape_string(dims), " in panels of ", panel_width,
                  " needs more than the ", h.data_size, " bytes of the data section");
@@ -432,7 +435,7 @@ uint64_t tensor_bytes(const TensorToWrite& tensor, const std::string& path) {
     if (tensor.shape.size() != 2)
         fail(path, ": tensor ", quoted(tensor.name), ": shape ", shape_string(tensor.shape),
              " cannot be stored in panels: float32_panels16 holds 2-D matrices only");
-    const uint64_t padded_rows = (static_cast<uint64_t>(tensor.shape[0]) + panel_width - 1) / panel_width * panel_width;
+    const uint64_t padded_rows = panel_rows(static_cast<uint64_t>(tensor.shape[0]));
     uint64_t stored_bytes = 0;
     if (__builtin_mul_overflow(padded_rows * float_bytes, static_cast<uint64_t>(tensor.shape[1]), &stored_bytes) ||
         stored_bytes > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
@@ -552,8 +555,7 @@ const char* tensor_layout_name(TensorLayout layout) {
 }
 
 int64_t stored_floats(TensorLayout layout, const std::vector<int64_t>& shape) {
-    if (layout == TensorLayout::float32_panels16)
-        return (shape[0] + kernels::kPanelWidth - 1) / kernels::kPanelWidth * kernels::kPanelWidth * shape[1];
+    if (layout == TensorLayout::float32_panels16) return kernels::packed_linear_floats(shape[0], shape[1]);
     int64_t n = 1;
     for (int64_t dim : shape) n *= dim;
     return n;

@@ -23,12 +23,13 @@ struct SearchOptions {
     int64_t beam = 10;
     float temperature = 1.0f;
     int64_t step_max_tokens = 100;  // tokens emitted per encoder frame at most
-    // A seeded search (streaming: every chunk after the first) starts from the
-    // seed's own predictor output and state. By default it feeds the seed's
-    // last token through the predictor again, from the state that has already
-    // consumed it, as torchaudio's _init_b_hypos does: transcripts then equal
-    // torchaudio's, but a model hears its last token twice at every chunk
-    // boundary, which costs accuracy (models/MODEL_CARD.md).
+    // A seeded search (streaming: every chunk after the first) starts, when
+    // true, from the seed's own predictor output and state. When false (the
+    // default) it feeds the seed's last token through the predictor again,
+    // from the state that has already consumed it, as torchaudio's
+    // _init_b_hypos does: transcripts then equal torchaudio's, but the model
+    // hears its last token twice at every chunk boundary, which costs
+    // accuracy (models/MODEL_CARD.md).
     bool carry_predictor = false;
 };
 

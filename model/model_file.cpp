@@ -249,19 +249,8 @@ Model finish_loading(EmberFile file) {
         fail(model.file.origin, ": the config has ", c.transformer_num_layers, " Emformer and ", c.num_lstm_layers,
              " LSTM layers, but the file holds only ", model.file.tensors.size(), " tensors");
     std::map<std::string, std::vector<int64_t>> shapes;
-    std::map<std::string, TensorLayout> layouts;
-    for (const TensorInfo& tensor : model.file.tensors) {
-        shapes[tensor.name] = tensor.shape;
-        layouts[tensor.name] = tensor.layout;
-    }
-    const std::vector<TensorSpec> expected = emformer_rnnt_tensors(model.config());
-    check_tensor_shapes(expected, shapes, model.file.origin);
-    for (const TensorSpec& spec : expected) {
-        const TensorLayout layout = layouts.at(spec.name);
-        if (layout != TensorLayout::float32 && !spec.linear_weight)
-            fail(model.file.origin, ": tensor ", spec.name, " is stored as ", tensor_layout_name(layout),
-                 "; only linear weights may be packed, this one must be float32");
-    }
+    for (const TensorInfo& tensor : model.file.tensors) shapes[tensor.name] = tensor.shape;
+    check_tensor_shapes(emformer_rnnt_tensors(model.config()), shapes, model.file.origin);
     model.weights = bind_weights(model.config(), model.file);
     return model;
 }

@@ -7,13 +7,22 @@ namespace {
 struct Binder {
     const EmberFile& file;
 
-    const TensorInfo& tensor(const std::string& name) const {
+    const TensorInfo& find(const std::string& name) const {
         const TensorInfo* info = file.find_tensor(name);
         EMBER_CHECK(info, file.origin, ": tensor ", name, " is missing");
         return *info;
     }
+    // Any tensor but a linear weight: row-major float32.
+    const TensorInfo& tensor(const std::string& name) const {
+        const TensorInfo& info = find(name);
+        if (info.layout != TensorLayout::float32)
+            fail(file.origin, ": tensor ", name, " is stored as ", tensor_layout_name(info.layout),
+                 "; only linear weights may be packed, this one must be float32");
+        return info;
+    }
+    // A linear weight, in rows or in panels.
     LinearWeights linear(const std::string& prefix, bool has_bias) const {
-        const TensorInfo& w = tensor(prefix + ".weight");
+        const TensorInfo& w = find(prefix + ".weight");
         LinearWeights out;
         out.weight = w.data;
         out.packed = w.layout == TensorLayout::float32_panels16;
