@@ -6,19 +6,6 @@ namespace ember::bench {
 
 namespace {
 
-// Args: M, N, K (attention probabilities (M,K) · values (K,N)).
-void bench_matmul(benchmark::State& state, kernels::Isa isa) {
-    const int64_t M = state.range(0), N = state.range(1), K = state.range(2);
-    const std::vector<float> A = random_floats(size_t(M * K)), B = random_floats(size_t(K * N));
-    std::vector<float> C(size_t(M * N));
-    kernels::set_isa(isa);
-    for (auto _ : state) {
-        kernels::matmul(A.data(), K, B.data(), N, C.data(), N, M, N, K);
-        benchmark::DoNotOptimize(C.data());
-    }
-    set_flops(state, 2.0 * double(M * N * K));
-}
-
 // Args: n.
 void bench_gelu(benchmark::State& state, kernels::Isa isa) {
     std::vector<float> x = random_floats(size_t(state.range(0)));
@@ -59,10 +46,6 @@ void bench_log_softmax(benchmark::State& state, kernels::Isa isa) {
 const bool registered = [] {
     for (kernels::Isa isa : supported_isas()) {
         const std::string name = kernels::isa_name(isa);
-        benchmark::RegisterBenchmark(("matmul/" + name).c_str(), bench_matmul, isa)
-            ->ArgNames({"M", "N", "K"})
-            ->Args({5, 64, 35})  // streaming attention, one head: probabilities · values
-            ->Args({60, 64, 70});
         benchmark::RegisterBenchmark(("gelu/" + name).c_str(), bench_gelu, isa)->Arg(5 * 2048);
         benchmark::RegisterBenchmark(("layer_norm/" + name).c_str(), bench_layer_norm, isa)
             ->ArgNames({"rows", "dim"})

@@ -34,16 +34,22 @@ Activation parse_activation(const std::string& name) {
     fail("unsupported activation '", name, "' (expected relu, gelu or silu)");
 }
 
-void linear(const Tensor& x, const LinearWeights& w, const Tensor& y) {
+void linear(const Tensor& x, const LinearWeights& w, const Tensor& y, const Epilogue& epilogue) {
     EMBER_CHECK(x.cols == w.in_features && y.cols == w.out_features && x.rows == y.rows,
                 "linear: (", x.rows, ", ", x.cols, ") x W(", w.out_features, ", ", w.in_features,
                 ")^T -> (", y.rows, ", ", y.cols, ") does not fit");
+    kernels::LinearEpilogue finish{epilogue.scale, epilogue.activation, nullptr, 0};
+    if (epilogue.residual.data) {
+        check_same_shape(epilogue.residual, y, "linear residual");
+        finish.residual = epilogue.residual.data;
+        finish.ld_residual = epilogue.residual.stride;
+    }
     if (w.packed)
         kernels::linear_packed(x.data, x.stride, w.weight, w.bias, y.data, y.stride, x.rows, w.out_features,
-                               w.in_features);
+                               w.in_features, finish);
     else
         kernels::linear(x.data, x.stride, w.weight, w.in_features, w.bias, y.data, y.stride, x.rows,
-                        w.out_features, w.in_features);
+                        w.out_features, w.in_features, finish);
 }
 
 void layer_norm(const Tensor& x, const LayerNormWeights& w, float eps, const Tensor& y) {
@@ -52,8 +58,18 @@ void layer_norm(const Tensor& x, const LayerNormWeights& w, float eps, const Ten
     kernels::layer_norm(x.data, x.stride, w.weight, w.bias, eps, y.data, y.stride, x.rows, x.cols);
 }
 
+void residual_layer_norm(const Tensor& x, const Tensor& residual, const LayerNormWeights& w, float eps,
+                         const Tensor& y) {
+    check_same_shape(x, residual, "residual_layer_norm");
+    check_same_shape(residual, y, "residual_layer_norm");
+    EMBER_CHECK(x.cols == w.dim, "residual_layer_norm: width ", x.cols, " but weights of ", w.dim);
+    kernels::residual_layer_norm(x.data, x.stride, residual.data, residual.stride, w.weight, w.bias, eps, y.data,
+                                 y.stride, x.rows, x.cols);
+}
+
 void activate(const Tensor& x, Activation activation) {
     switch (activation) {
+        case Activation::none: return;
         case Activation::relu: return each_row(x, kernels::relu);
         case Activation::gelu: return each_row(x, kernels::gelu);
         case Activation::silu: return each_row(x, kernels::silu);
@@ -100,24 +116,28 @@ void segment_means(const Tensor& x, int64_t segment, const Tensor& out) {
     }
 }
 
-void attend(const Tensor& query, const Tensor& key, const Tensor& value, int64_t num_heads,
+void attend(const Tensor& query, const KeyValue* blocks, int64_t num_blocks, int64_t num_heads,
             const Tensor& scores, const Tensor& out) {
-    const int64_t nq = query.rows, nk = key.rows, d = query.cols;
+    const int64_t d = query.cols;
     EMBER_CHECK(num_heads > 0 && d % num_heads == 0, "attend: ", num_heads, " heads do not divide width ", d);
-    EMBER_CHECK(key.cols == d && value.cols == d && value.rows == nk && out.rows == nq && out.cols == d,
-                "attend: mismatched query/key/value/output shapes");
-    EMBER_CHECK(scores.rows >= nq && scores.cols >= nk, "attend: scores scratch too small");
-    const int64_t head_dim = d / num_heads;
-    for (int64_t h = 0; h < num_heads; ++h) {
-        const int64_t col = h * head_dim;
-        // scores (nq, nk) = query_h (nq, hd) key_h (nk, hd)^T
-        kernels::linear(query.data + col, query.stride, key.data + col, key.stride, nullptr, scores.data,
-                        scores.stride, nq, nk, head_dim);
-        kernels::softmax(scores.data, scores.stride, nq, nk);
-        // out_h (nq, hd) = probs (nq, nk) value_h (nk, hd)
-        kernels::matmul(scores.data, scores.stride, value.data + col, value.stride, out.data + col,
-                        out.stride, nq, head_dim, nk);
+    EMBER_CHECK(out.rows == query.rows && out.cols == d, "attend: output (", out.rows, ", ", out.cols,
+                ") for a query of (", query.rows, ", ", d, ")");
+    constexpr int64_t kMaxBlocks = 4;
+    EMBER_CHECK(num_blocks >= 1 && num_blocks <= kMaxBlocks, "attend: ", num_blocks, " blocks of keys");
+    kernels::KeyValueRows rows[kMaxBlocks];
+    int64_t nk = 0;
+    for (int64_t b = 0; b < num_blocks; ++b) {
+        const KeyValue& block = blocks[b];
+        EMBER_CHECK(block.keys.cols == d && block.values.cols == d && block.keys.rows == block.values.rows,
+                    "attend: block ", b, " of keys (", block.keys.rows, ", ", block.keys.cols, ") and values (",
+                    block.values.rows, ", ", block.values.cols, ") for width ", d);
+        rows[b] = {block.keys.data, block.values.data, block.keys.stride, block.values.stride, block.keys.rows};
+        nk += block.keys.rows;
     }
+    EMBER_CHECK(nk > 0, "attend: no keys to attend to");
+    EMBER_CHECK(scores.rows >= 1 && scores.cols >= nk, "attend: scores scratch too small");
+    kernels::attention(query.data, query.stride, query.rows, rows, num_blocks, num_heads, d / num_heads,
+                       scores.data, out.data, out.stride);
 }
 
 void embedding(const float* table, int64_t num_rows, const int64_t* ids, const Tensor& dst) {

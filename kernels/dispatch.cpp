@@ -97,16 +97,27 @@ struct LinearParts {
     float* C;
     int64_t lda, ldw, ldc, M, N, K, block;
     bool packed;  // W in panels (linear_packed), else rows ldw apart
+    LinearEpilogue epilogue;
 };
+
+bool has_effect(const LinearEpilogue& e) {
+    return e.scale != 1.0f || e.activation != Activation::none || e.residual;
+}
 
 void linear_part(void* context, int part) {
     const LinearParts& j = *static_cast<const LinearParts*>(context);
     const int64_t n0 = part * j.block, n = std::min(j.N - n0, j.block);
     const float* bias = j.bias ? j.bias + n0 : nullptr;
-    if (j.packed)
-        j.table->linear_packed(j.A, j.lda, j.W + n0 * j.K, bias, j.C + n0, j.ldc, j.M, n, j.K);
-    else
+    LinearEpilogue epilogue = j.epilogue;
+    if (epilogue.residual) epilogue.residual += n0;
+    if (j.packed) {
+        j.table->linear_packed(j.A, j.lda, j.W + n0 * j.K, bias, j.C + n0, j.ldc, j.M, n, j.K, epilogue);
+    } else {
+        // The rows kernel sums by horizontal adds, not per vector of outputs:
+        // its epilogue is a second pass over this part of C.
         j.table->linear(j.A, j.lda, j.W + n0 * j.ldw, j.ldw, bias, j.C + n0, j.ldc, j.M, n, j.K);
+        if (has_effect(epilogue)) j.table->finish_linear(j.C + n0, j.ldc, j.M, n, epilogue);
+    }
 }
 
 // Below this many multiply-adds a split costs more than it saves.
@@ -129,23 +140,28 @@ void run_linear(const LinearParts& job) {
 }  // namespace
 
 void linear(const float* A, int64_t lda, const float* W, int64_t ldw, const float* bias,
-            float* C, int64_t ldc, int64_t M, int64_t N, int64_t K) {
-    run_linear({&active(), A, W, bias, C, lda, ldw, ldc, M, N, K, 0, false});
+            float* C, int64_t ldc, int64_t M, int64_t N, int64_t K, const LinearEpilogue& epilogue) {
+    run_linear({&active(), A, W, bias, C, lda, ldw, ldc, M, N, K, 0, false, epilogue});
 }
 
 void linear_packed(const float* A, int64_t lda, const float* packed_W, const float* bias, float* C,
-                   int64_t ldc, int64_t M, int64_t N, int64_t K) {
-    run_linear({&active(), A, packed_W, bias, C, lda, 0, ldc, M, N, K, 0, true});
+                   int64_t ldc, int64_t M, int64_t N, int64_t K, const LinearEpilogue& epilogue) {
+    run_linear({&active(), A, packed_W, bias, C, lda, 0, ldc, M, N, K, 0, true, epilogue});
 }
 
-void matmul(const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc,
-            int64_t M, int64_t N, int64_t K) {
-    active().matmul(A, lda, B, ldb, C, ldc, M, N, K);
+void attention(const float* query, int64_t ldq, int64_t nq, const KeyValueRows* blocks, int64_t num_blocks,
+               int64_t num_heads, int64_t head_dim, float* scores, float* out, int64_t ldo) {
+    active().attention(query, ldq, nq, blocks, num_blocks, num_heads, head_dim, scores, out, ldo);
 }
 
 void layer_norm(const float* x, int64_t ldx, const float* gamma, const float* beta, float eps,
                 float* y, int64_t ldy, int64_t rows, int64_t dim) {
     active().layer_norm(x, ldx, gamma, beta, eps, y, ldy, rows, dim);
+}
+
+void residual_layer_norm(const float* x, int64_t ldx, float* y, int64_t ldy, const float* gamma,
+                         const float* beta, float eps, float* out, int64_t ldout, int64_t rows, int64_t dim) {
+    active().residual_layer_norm(x, ldx, y, ldy, gamma, beta, eps, out, ldout, rows, dim);
 }
 
 void relu(float* x, int64_t n) { active().relu(x, n); }

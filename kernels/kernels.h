@@ -30,11 +30,26 @@ const char* isa_name(Isa isa);
 void set_num_threads(int threads);
 int num_threads();
 
+// The activations of the model, elementwise (none: the identity).
+enum class Activation { none, relu, gelu, silu, tanh };
+
+// What a linear does to each output after its sum over k and the bias, in
+// this order: x scale, the activation, + residual (m, n). Fused into the
+// GEMM's store, it gives the same bits as the separate passes (multiply, the
+// activation kernel, add) without another trip over C. The residual (M, N),
+// rows ld_residual apart, must not alias C.
+struct LinearEpilogue {
+    float scale = 1.0f;
+    Activation activation = Activation::none;
+    const float* residual = nullptr;
+    int64_t ld_residual = 0;
+};
+
 // C (M,N) = A (M,K) · W (N,K)^T + bias (N)      -- torch.nn.Linear, y = x W^T + b
 // A rows are lda floats apart, W rows ldw apart, C rows ldc apart.
 // bias may be null. C must not alias A or W.
 void linear(const float* A, int64_t lda, const float* W, int64_t ldw, const float* bias,
-            float* C, int64_t ldc, int64_t M, int64_t N, int64_t K);
+            float* C, int64_t ldc, int64_t M, int64_t N, int64_t K, const LinearEpilogue& epilogue = {});
 
 // Linear weights W (N,K) pre-packed for linear_packed: ceil(N / 16) panels of
 // 16 output columns; panel j holds K rows of 16 floats, so element (n, k) of W
@@ -53,17 +68,35 @@ void pack_linear_weights(const float* W, int64_t ldw, int64_t N, int64_t K, floa
 // same bits however many other rows are computed with it (batching and the
 // beam search rely on it).
 void linear_packed(const float* A, int64_t lda, const float* packed_W, const float* bias, float* C,
-                   int64_t ldc, int64_t M, int64_t N, int64_t K);
+                   int64_t ldc, int64_t M, int64_t N, int64_t K, const LinearEpilogue& epilogue = {});
 
-// C (M,N) = A (M,K) · B (K,N)      -- e.g. attention probabilities · values.
-// A rows lda apart, B rows ldb apart, C rows ldc apart. C must not alias A or B.
-void matmul(const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc,
-            int64_t M, int64_t N, int64_t K);
+// One run of consecutive keys of an attention and their values: key j at
+// key + j * ld_key, its value at value + j * ld_value (all heads side by side).
+struct KeyValueRows {
+    const float* key;
+    const float* value;
+    int64_t ld_key, ld_value, rows;
+};
+
+// Multi-head attention in one pass per head and query row:
+// out (nq, num_heads * head_dim) = per head h, softmax(q_h k_h^T) v_h over the
+// keys of every block in order (masked keys are simply left out of the
+// blocks). query rows ldq apart, already scaled; out rows ldo apart, not
+// aliasing the query, keys or values. scores: scratch of one float per key;
+// there must be at least one key.
+void attention(const float* query, int64_t ldq, int64_t nq, const KeyValueRows* blocks, int64_t num_blocks,
+               int64_t num_heads, int64_t head_dim, float* scores, float* out, int64_t ldo);
 
 // y (rows,dim) = (x - mean) / sqrt(var + eps) * gamma + beta, per row, as
 // torch.nn.LayerNorm (biased variance). x and y may be the same buffer.
 void layer_norm(const float* x, int64_t ldx, const float* gamma, const float* beta, float eps,
                 float* y, int64_t ldy, int64_t rows, int64_t dim);
+
+// y (rows,dim) += x, then out = LayerNorm(y) (as layer_norm), a row at a
+// time: the residual connection and the norm after it in one pass, y kept
+// for the next residual. out may alias y (not x).
+void residual_layer_norm(const float* x, int64_t ldx, float* y, int64_t ldy, const float* gamma,
+                         const float* beta, float eps, float* out, int64_t ldout, int64_t rows, int64_t dim);
 
 // In-place elementwise activations over n floats.
 void relu(float* x, int64_t n);
@@ -92,13 +125,15 @@ void lstm_cell(float* gates, int64_t ld_gates, const float* g_norm_weight, const
 
 namespace ref {
 void linear(const float* A, int64_t lda, const float* W, int64_t ldw, const float* bias,
-            float* C, int64_t ldc, int64_t M, int64_t N, int64_t K);
+            float* C, int64_t ldc, int64_t M, int64_t N, int64_t K, const LinearEpilogue& epilogue = {});
 void linear_packed(const float* A, int64_t lda, const float* packed_W, const float* bias, float* C,
-                   int64_t ldc, int64_t M, int64_t N, int64_t K);
-void matmul(const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc,
-            int64_t M, int64_t N, int64_t K);
+                   int64_t ldc, int64_t M, int64_t N, int64_t K, const LinearEpilogue& epilogue = {});
+void attention(const float* query, int64_t ldq, int64_t nq, const KeyValueRows* blocks, int64_t num_blocks,
+               int64_t num_heads, int64_t head_dim, float* scores, float* out, int64_t ldo);
 void layer_norm(const float* x, int64_t ldx, const float* gamma, const float* beta, float eps,
                 float* y, int64_t ldy, int64_t rows, int64_t dim);
+void residual_layer_norm(const float* x, int64_t ldx, float* y, int64_t ldy, const float* gamma,
+                         const float* beta, float eps, float* out, int64_t ldout, int64_t rows, int64_t dim);
 void relu(float* x, int64_t n);
 void gelu(float* x, int64_t n);
 void silu(float* x, int64_t n);

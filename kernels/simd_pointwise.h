@@ -1,6 +1,8 @@
-// Elementwise kernels: activations in place, and the residual add.
+// Elementwise kernels: the activations (in place, and as the vector functions
+// a linear's epilogue applies), and the residual add.
 #pragma once
 
+#include "kernels/kernels.h"
 #include "kernels/simd_common.h"
 
 namespace ember::kernels::EMBER_ISA_NS {
@@ -16,31 +18,58 @@ void map_inplace(float* x, int64_t n, F f) {
 }
 
 template <class Arch>
-EMBER_KERNEL void relu(float* x, int64_t n) {
-    using Batch = xsimd::batch<float, Arch>;
-    map_inplace<Arch>(x, n, [](const Batch& v) { return xsimd::max(v, Batch(0.0f)); });
+xsimd::batch<float, Arch> relu_of(const xsimd::batch<float, Arch>& v) {
+    return xsimd::max(v, xsimd::batch<float, Arch>(0.0f));
 }
 
 // x/2 * erfc(-x/sqrt 2) equals torch's x/2 * (1 + erf(x/sqrt 2)) but keeps
 // its relative accuracy for negative x, where 1 + erf cancels.
 template <class Arch>
-EMBER_KERNEL void gelu(float* x, int64_t n) {
+xsimd::batch<float, Arch> gelu_of(const xsimd::batch<float, Arch>& v) {
     using Batch = xsimd::batch<float, Arch>;
-    map_inplace<Arch>(x, n, [](const Batch& v) {
-        return Batch(0.5f) * v * xsimd::erfc(v * Batch(-0.70710678118654752f));
-    });
+    return Batch(0.5f) * v * xsimd::erfc(v * Batch(-0.70710678118654752f));
+}
+
+template <class Arch>
+xsimd::batch<float, Arch> silu_of(const xsimd::batch<float, Arch>& v) {
+    return v / (xsimd::batch<float, Arch>(1.0f) + xsimd::exp(-v));
+}
+
+template <class Arch>
+xsimd::batch<float, Arch> tanh_of(const xsimd::batch<float, Arch>& v) {
+    return xsimd::tanh(v);
+}
+
+template <class Arch>
+xsimd::batch<float, Arch> activation_of(Activation activation, const xsimd::batch<float, Arch>& v) {
+    switch (activation) {
+        case Activation::none: return v;
+        case Activation::relu: return relu_of<Arch>(v);
+        case Activation::gelu: return gelu_of<Arch>(v);
+        case Activation::silu: return silu_of<Arch>(v);
+        case Activation::tanh: return tanh_of<Arch>(v);
+    }
+    return v;
+}
+
+template <class Arch>
+EMBER_KERNEL void relu(float* x, int64_t n) {
+    map_inplace<Arch>(x, n, relu_of<Arch>);
+}
+
+template <class Arch>
+EMBER_KERNEL void gelu(float* x, int64_t n) {
+    map_inplace<Arch>(x, n, gelu_of<Arch>);
 }
 
 template <class Arch>
 EMBER_KERNEL void silu(float* x, int64_t n) {
-    using Batch = xsimd::batch<float, Arch>;
-    map_inplace<Arch>(x, n, [](const Batch& v) { return v / (Batch(1.0f) + xsimd::exp(-v)); });
+    map_inplace<Arch>(x, n, silu_of<Arch>);
 }
 
 template <class Arch>
 EMBER_KERNEL void tanh(float* x, int64_t n) {
-    using Batch = xsimd::batch<float, Arch>;
-    map_inplace<Arch>(x, n, [](const Batch& v) { return xsimd::tanh(v); });
+    map_inplace<Arch>(x, n, tanh_of<Arch>);
 }
 
 template <class Arch>
@@ -58,6 +87,37 @@ EMBER_KERNEL void add(const float* x, float* y, int64_t n) {
     for (; i + L <= n; i += L)
         (Batch::load_unaligned(y + i) + Batch::load_unaligned(x + i)).store_unaligned(y + i);
     for (; i < n; ++i) y[i] += x[i];
+}
+
+// The epilogue (kernels.h) of the vector `v` of outputs (A W^T + bias) at
+// columns [c, c + L) of row m, columns past `valid` being padding.
+template <class Arch>
+xsimd::batch<float, Arch> finish_columns(xsimd::batch<float, Arch> v, const LinearEpilogue& epilogue, int64_t m,
+                                         int64_t c, int64_t valid) {
+    using Batch = xsimd::batch<float, Arch>;
+    constexpr int64_t L = Batch::size;
+    if (epilogue.scale != 1.0f) v *= Batch(epilogue.scale);
+    v = activation_of<Arch>(epilogue.activation, v);
+    if (epilogue.residual) {
+        const float* r = epilogue.residual + m * epilogue.ld_residual + c;
+        v += c + L <= valid ? Batch::load_unaligned(r) : load_partial<Arch>(r, valid - c, 0.0f);
+    }
+    return v;
+}
+
+template <class Arch>
+EMBER_KERNEL void finish_linear(float* C, int64_t ldc, int64_t M, int64_t N, const LinearEpilogue& epilogue) {
+    using Batch = xsimd::batch<float, Arch>;
+    constexpr int64_t L = Batch::size;
+    for (int64_t m = 0; m < M; ++m) {
+        float* row = C + m * ldc;
+        int64_t c = 0;
+        for (; c + L <= N; c += L)
+            finish_columns<Arch>(Batch::load_unaligned(row + c), epilogue, m, c, N).store_unaligned(row + c);
+        if (c < N)
+            store_partial<Arch>(finish_columns<Arch>(load_partial<Arch>(row + c, N - c, 0.0f), epilogue, m, c, N),
+                                row + c, N - c);
+    }
 }
 
 }  // namespace ember::kernels::EMBER_ISA_NS

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "kernels/simd_common.h"
+#include "kernels/simd_pointwise.h"
 
 #include <cmath>
 #include <limits>
@@ -76,44 +77,55 @@ EMBER_KERNEL void log_softmax(float* x, int64_t ldx, int64_t rows, int64_t cols)
 // Two passes per row (mean, then the mean of squared deviations) rather than
 // sum and sum of squares, which cancels badly when |mean| >> stddev.
 template <class Arch>
-EMBER_KERNEL void layer_norm(const float* x, int64_t ldx, const float* gamma, const float* beta,
-                             float eps, float* y, int64_t ldy, int64_t rows, int64_t dim) {
+void layer_norm_row(const float* in, const float* gamma, const float* beta, float eps, float* out, int64_t dim) {
     using Batch = xsimd::batch<float, Arch>;
     constexpr int64_t L = Batch::size;
     const int64_t body = dim / L * L, tail = dim - body;
+    Batch vsum(0.0f);
+    for (int64_t i = 0; i < body; i += L) vsum += Batch::load_unaligned(in + i);
+    if (tail) vsum += load_partial<Arch>(in + body, tail, 0.0f);
+    const float mean_s = xsimd::hadd(vsum) / float(dim);
+    const Batch mean(mean_s);
+
+    Batch vvar(0.0f);
+    for (int64_t i = 0; i < body; i += L) {
+        const Batch d = Batch::load_unaligned(in + i) - mean;
+        vvar = xsimd::fma(d, d, vvar);
+    }
+    if (tail) {
+        // Padding lanes hold the mean, so they deviate by zero.
+        const Batch d = load_partial<Arch>(in + body, tail, mean_s) - mean;
+        vvar = xsimd::fma(d, d, vvar);
+    }
+    const Batch rstd(1.0f / std::sqrt(xsimd::hadd(vvar) / float(dim) + eps));
+
+    // Each element is read before it is written, so out may alias in.
+    for (int64_t i = 0; i < body; i += L) {
+        const Batch n = (Batch::load_unaligned(in + i) - mean) * rstd;
+        xsimd::fma(n, Batch::load_unaligned(gamma + i), Batch::load_unaligned(beta + i)).store_unaligned(out + i);
+    }
+    if (tail) {
+        const Batch n = (load_partial<Arch>(in + body, tail, 0.0f) - mean) * rstd;
+        const Batch g = load_partial<Arch>(gamma + body, tail, 0.0f);
+        const Batch b = load_partial<Arch>(beta + body, tail, 0.0f);
+        store_partial<Arch>(xsimd::fma(n, g, b), out + body, tail);
+    }
+}
+
+template <class Arch>
+EMBER_KERNEL void layer_norm(const float* x, int64_t ldx, const float* gamma, const float* beta,
+                             float eps, float* y, int64_t ldy, int64_t rows, int64_t dim) {
+    for (int64_t r = 0; r < rows; ++r) layer_norm_row<Arch>(x + r * ldx, gamma, beta, eps, y + r * ldy, dim);
+}
+
+// The row's sum is still in L1 when the norm reads it back.
+template <class Arch>
+EMBER_KERNEL void residual_layer_norm(const float* x, int64_t ldx, float* y, int64_t ldy, const float* gamma,
+                                      const float* beta, float eps, float* out, int64_t ldout, int64_t rows,
+                                      int64_t dim) {
     for (int64_t r = 0; r < rows; ++r) {
-        const float* in = x + r * ldx;
-        float* out = y + r * ldy;
-        Batch vsum(0.0f);
-        for (int64_t i = 0; i < body; i += L) vsum += Batch::load_unaligned(in + i);
-        if (tail) vsum += load_partial<Arch>(in + body, tail, 0.0f);
-        const float mean_s = xsimd::hadd(vsum) / float(dim);
-        const Batch mean(mean_s);
-
-        Batch vvar(0.0f);
-        for (int64_t i = 0; i < body; i += L) {
-            const Batch d = Batch::load_unaligned(in + i) - mean;
-            vvar = xsimd::fma(d, d, vvar);
-        }
-        if (tail) {
-            // Padding lanes hold the mean, so they deviate by zero.
-            const Batch d = load_partial<Arch>(in + body, tail, mean_s) - mean;
-            vvar = xsimd::fma(d, d, vvar);
-        }
-        const Batch rstd(1.0f / std::sqrt(xsimd::hadd(vvar) / float(dim) + eps));
-
-        // Each element is read before it is written, so y may alias x.
-        for (int64_t i = 0; i < body; i += L) {
-            const Batch n = (Batch::load_unaligned(in + i) - mean) * rstd;
-            xsimd::fma(n, Batch::load_unaligned(gamma + i), Batch::load_unaligned(beta + i))
-                .store_unaligned(out + i);
-        }
-        if (tail) {
-            const Batch n = (load_partial<Arch>(in + body, tail, 0.0f) - mean) * rstd;
-            const Batch g = load_partial<Arch>(gamma + body, tail, 0.0f);
-            const Batch b = load_partial<Arch>(beta + body, tail, 0.0f);
-            store_partial<Arch>(xsimd::fma(n, g, b), out + body, tail);
-        }
+        add<Arch>(x + r * ldx, y + r * ldy, dim);
+        layer_norm_row<Arch>(y + r * ldy, gamma, beta, eps, out + r * ldout, dim);
     }
 }
 

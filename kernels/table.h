@@ -3,19 +3,25 @@
 // templates (simd_table.h), dispatch.cpp picks the one the CPU can run.
 #pragma once
 
-#include <cstdint>
+#include "kernels/kernels.h"
 
 namespace ember::kernels {
 
 struct KernelTable {
     void (*linear)(const float* A, int64_t lda, const float* W, int64_t ldw, const float* bias,
                    float* C, int64_t ldc, int64_t M, int64_t N, int64_t K);
+    // The epilogue of a linear whose C holds A W^T + bias (the rows kernel's).
+    void (*finish_linear)(float* C, int64_t ldc, int64_t M, int64_t N, const LinearEpilogue& epilogue);
     void (*linear_packed)(const float* A, int64_t lda, const float* packed_W, const float* bias,
-                          float* C, int64_t ldc, int64_t M, int64_t N, int64_t K);
-    void (*matmul)(const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
-                   int64_t ldc, int64_t M, int64_t N, int64_t K);
+                          float* C, int64_t ldc, int64_t M, int64_t N, int64_t K,
+                          const LinearEpilogue& epilogue);
+    void (*attention)(const float* query, int64_t ldq, int64_t nq, const KeyValueRows* blocks, int64_t num_blocks,
+                      int64_t num_heads, int64_t head_dim, float* scores, float* out, int64_t ldo);
     void (*layer_norm)(const float* x, int64_t ldx, const float* gamma, const float* beta,
                        float eps, float* y, int64_t ldy, int64_t rows, int64_t dim);
+    void (*residual_layer_norm)(const float* x, int64_t ldx, float* y, int64_t ldy, const float* gamma,
+                                const float* beta, float eps, float* out, int64_t ldout, int64_t rows,
+                                int64_t dim);
     void (*relu)(float* x, int64_t n);
     void (*gelu)(float* x, int64_t n);
     void (*silu)(float* x, int64_t n);

@@ -38,6 +38,14 @@ int64_t gather_rows(const Tensor& from, int64_t begin, int64_t count, const Tens
     return at + count;
 }
 
+// Keys and values of rows [begin, begin + count) of a (rows, 2D) matrix
+// holding each row's key then its value.
+ops::KeyValue key_value_rows(const Tensor& key_value, int64_t begin, int64_t count, int64_t dim) {
+    if (count == 0) return {{nullptr, 0, dim, dim}, {nullptr, 0, dim, dim}};  // e.g. no left context kept
+    const Tensor rows = key_value.rows_slice(begin, count);
+    return {rows.cols_slice(0, dim), rows.cols_slice(dim, dim)};
+}
+
 // Non-streaming attention: each segment's right context block, utterance
 // frames and summary attend only the columns _EmformerImpl._gen_attention_mask
 // leaves open: memory [max(i - max_memory, 0), i), right context block i, and
@@ -51,33 +59,29 @@ void segment_attention(const EmformerSizes& e, int64_t num_heads, const Emformer
     const int64_t num_segments = ceil_div(U, e.segment);
     for (int64_t i = 0; i < num_segments; ++i) {
         const int64_t memory_begin = e.use_memory ? std::max<int64_t>(i - e.max_memory, 0) : i;
-        const int64_t memory_count = i - memory_begin;
         const int64_t segment_begin = std::max<int64_t>(i * e.segment - e.left_context, 0);
         const int64_t segment_end = std::min((i + 1) * e.segment, U);
-
-        int64_t rows = gather_rows(key_value, memory_begin, memory_count, buffers.gathered, 0);
-        rows = gather_rows(key_value, M + i * e.right_context, e.right_context, buffers.gathered, rows);
-        rows = gather_rows(key_value, M + R + segment_begin, segment_end - segment_begin, buffers.gathered, rows);
-        const Tensor visible = buffers.gathered.rows_slice(0, rows);
-        const Tensor keys = visible.cols_slice(0, D), values = visible.cols_slice(D, D);
-
-        auto attend_rows = [&](int64_t first, int64_t count, int64_t skip_keys) {
+        const ops::KeyValue visible[] = {
+            key_value_rows(key_value, memory_begin, i - memory_begin, D),
+            key_value_rows(key_value, M + i * e.right_context, e.right_context, D),
+            key_value_rows(key_value, M + R + segment_begin, segment_end - segment_begin, D),
+        };
+        auto attend_rows = [&](int64_t first, int64_t count, const ops::KeyValue* blocks, int64_t num_blocks) {
             if (count == 0) return;
-            ops::attend(query.rows_slice(first, count), keys.rows_slice(skip_keys, rows - skip_keys),
-                        values.rows_slice(skip_keys, rows - skip_keys), num_heads, buffers.scores,
+            ops::attend(query.rows_slice(first, count), blocks, num_blocks, num_heads, buffers.scores,
                         attention.rows_slice(first, count));
         };
-        attend_rows(i * e.right_context, e.right_context, 0);
-        attend_rows(R + i * e.segment, segment_end - i * e.segment, 0);
-        if (shape.summary_rows > 0) attend_rows(R + U + i, 1, memory_count);
+        attend_rows(i * e.right_context, e.right_context, visible, 3);
+        attend_rows(R + i * e.segment, segment_end - i * e.segment, visible, 3);
+        if (shape.summary_rows > 0) attend_rows(R + U + i, 1, visible + 1, 2);
     }
 }
 
 // Streaming attention (_EmformerAttention.infer), stream by stream over the
-// stacked rows: stream i's keys are gathered as [memory; right context;
-// utterance; left context] -- torch orders them [memory; right context; left
-// context; utterance], which the softmax does not see -- and the only masked
-// entries are the summary row's view of the memory.
+// stacked rows: stream i's keys are [memory; right context; utterance; left
+// context] -- torch orders them [memory; right context; left context;
+// utterance], which the softmax does not see -- read where they lie, and the
+// only masked entries are the summary row's view of the memory.
 void streaming_attention(const EmformerSizes& e, int64_t num_heads, const EmformerLayerShape& shape,
                          const EmformerLayerBuffers& buffers, const EmformerLayerState* const* states,
                          int64_t streams, const Tensor& query, const Tensor& key_value, const Tensor& attention) {
@@ -86,19 +90,18 @@ void streaming_attention(const EmformerSizes& e, int64_t num_heads, const Emform
     int64_t memory_at = 0;
     for (int64_t i = 0; i < streams; ++i) {
         const EmformerLayerState& state = *states[i];
-        const int64_t M = state.memory_rows;
-        int64_t rows = gather_rows(key_value, memory_at, M, buffers.gathered, 0);
-        rows = gather_rows(key_value, frames_at + i * F, F, buffers.gathered, rows);
-        rows = gather_rows(state.left_context, 0, state.left_context_rows, buffers.gathered, rows);
-        memory_at += M;
-        const Tensor visible = buffers.gathered.rows_slice(0, rows);
-        const Tensor keys = visible.cols_slice(0, e.dim), values = visible.cols_slice(e.dim, e.dim);
-        ops::attend(query.rows_slice(i * F, F), keys, values, num_heads, buffers.scores,
+        const ops::KeyValue visible[] = {
+            key_value_rows(key_value, memory_at, state.memory_rows, e.dim),
+            key_value_rows(key_value, frames_at + i * F, F, e.dim),
+            key_value_rows(state.left_context, 0, state.left_context_rows, e.dim),
+        };
+        memory_at += state.memory_rows;
+        ops::attend(query.rows_slice(i * F, F), visible, 3, num_heads, buffers.scores,
                     attention.rows_slice(i * F, F));
         if (S > 0) {
             const int64_t summary = streams * F + i;
-            ops::attend(query.rows_slice(summary, 1), keys.rows_slice(M, rows - M), values.rows_slice(M, rows - M),
-                        num_heads, buffers.scores, attention.rows_slice(summary, 1));
+            ops::attend(query.rows_slice(summary, 1), visible + 1, 2, num_heads, buffers.scores,
+                        attention.rows_slice(summary, 1));
         }
     }
 }
@@ -134,9 +137,9 @@ void layer(const EmformerLayerWeights& w, const EmformerRnntConfig& config, cons
 
     // Queries of [frames; summaries], scaled after their bias.
     const Tensor query = buffers.query.rows_slice(0, frames + summaries);
-    ops::linear(stack.rows_slice(memories, frames + summaries), w.attention_emb_to_query, query);
-    const int64_t head_dim = D / num_heads;
-    ops::scale(query, static_cast<float>(std::pow(static_cast<double>(head_dim), -0.5)));
+    ops::Epilogue scaled;
+    scaled.scale = static_cast<float>(std::pow(static_cast<double>(D / num_heads), -0.5));
+    ops::linear(stack.rows_slice(memories, frames + summaries), w.attention_emb_to_query, query, scaled);
 
     // Keys and values of [memories; frames].
     const Tensor key_value = buffers.key_value.rows_slice(0, memories + frames);
@@ -162,14 +165,15 @@ void layer(const EmformerLayerWeights& w, const EmformerRnntConfig& config, cons
     // _process_attention_output: residual, position-wise feed-forward with its
     // own pre-norm, residual, output layer norm.
     const Tensor result = projected.rows_slice(0, frames);
-    ops::add(x, result);
     const Tensor ffn = buffers.ffn_input.rows_slice(0, frames);
-    ops::layer_norm(result, w.pos_ff_layer_norm, kLayerNormEps, ffn);
+    ops::residual_layer_norm(x, result, w.pos_ff_layer_norm, kLayerNormEps, ffn);
     const Tensor hidden = buffers.ffn_hidden.rows_slice(0, frames);
-    ops::linear(ffn, w.pos_ff_linear_in, hidden);
-    ops::activate(hidden, w.activation);
-    ops::linear(hidden, w.pos_ff_linear_out, ffn);
-    ops::add(result, ffn);
+    ops::Epilogue activated;
+    activated.activation = w.activation;
+    ops::linear(ffn, w.pos_ff_linear_in, hidden, activated);
+    ops::Epilogue plus_result;
+    plus_result.residual = result;
+    ops::linear(hidden, w.pos_ff_linear_out, ffn, plus_result);
     ops::layer_norm(ffn, w.layer_norm_output, kLayerNormEps, x);
 }
 
@@ -226,15 +230,8 @@ EmformerLayerBuffers allocate_layer_buffers(Arena& arena, const EmformerRnntConf
     b.projected = arena.matrix(queries, D);
     b.ffn_input = arena.matrix(streams * frames, D);
     b.ffn_hidden = arena.matrix(streams * frames, config.transformer_ffn_dim);
-    if (s.streaming) {
-        const int64_t keys = s.memory_rows + frames + s.left_context_rows;
-        b.scores = arena.matrix(std::max<int64_t>(frames, 1), keys);
-        b.gathered = arena.matrix(keys, 2 * D);
-    } else {
-        const int64_t visible = max_visible_keys(e, s);
-        b.scores = arena.matrix(std::max<int64_t>({e.right_context, e.segment, 1}), visible);
-        b.gathered = arena.matrix(visible, 2 * D);
-    }
+    // One query row's scores at a time (kernels::attention).
+    b.scores = arena.matrix(1, s.streaming ? s.memory_rows + frames + s.left_context_rows : max_visible_keys(e, s));
     return b;
 }
 

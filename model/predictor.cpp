@@ -111,9 +111,10 @@ void predictor_step(const Model& model, const int64_t* tokens, const float* cons
         if (layer > 0) ops::linear(x, lw.x2g, gates);
         else if (token_gates) kept_input_gates(model, tokens, gates, scratch, *token_gates);
         else first_input_gates(model, tokens, x, gates);
-        ops::linear(hidden, lw.p2g, recurrent);
-        ops::add(recurrent, gates);
-        kernels::lstm_cell(gates.data, gates.stride, lw.g_norm.weight, lw.g_norm.bias, lw.c_norm.weight,
+        ops::Epilogue plus_input_gates;
+        plus_input_gates.residual = gates;
+        ops::linear(hidden, lw.p2g, recurrent, plus_input_gates);
+        kernels::lstm_cell(recurrent.data, recurrent.stride, lw.g_norm.weight, lw.g_norm.bias, lw.c_norm.weight,
                            lw.c_norm.bias, eps, cell.data, cell.stride, hidden.data, hidden.stride, n, H);
         for (int64_t i = 0; i < n; ++i) {
             std::memcpy(states_out[i] + h_at, hidden.row(i), static_cast<size_t>(H) * sizeof(float));

@@ -245,6 +245,75 @@ TEST_CASE("kernels: a row of linear's output does not depend on the other rows",
     }
 }
 
+// A fused epilogue must give the bits of the passes it replaces -- scale,
+// the activation kernel, then add -- on both weight forms, over odd shapes,
+// with K in one block and split (tall A), on several threads; and agree with
+// the reference twin's epilogue.
+TEST_CASE("kernels: a linear's epilogue equals the separate passes and the reference", "[kernels]") {
+    std::mt19937 rng(21);
+    const kernels::Activation activations[] = {kernels::Activation::none, kernels::Activation::relu,
+                                               kernels::Activation::gelu, kernels::Activation::silu,
+                                               kernels::Activation::tanh};
+    void (*const activate[])(float*, int64_t) = {nullptr, kernels::relu, kernels::gelu, kernels::silu,
+                                                 kernels::tanh};
+    for (Isa isa : supported_isas()) {
+        IsaScope scope(isa);
+        for (int threads : {1, 2}) {
+            kernels::set_num_threads(threads);
+            for (int64_t M : {1, 2, 5, 7, 13, 30, 61}) {
+                for (int64_t N : {1, 15, 17, 40, 100}) {
+                    for (int64_t K : {1, 17, 300}) {
+                        for (bool packed : {false, true}) {
+                            const int a = int((M + N + K + packed) % 5);
+                            const bool with_residual = (M + K) % 2 == 1, scaled = N % 2 == 1;
+                            INFO("isa " << kernels::isa_name(isa) << " threads " << threads << " M " << M
+                                        << " N " << N << " K " << K << " packed " << packed << " activation "
+                                        << a << " residual " << with_residual << " scaled " << scaled);
+                            const int64_t lda = K + 3, ldc = N + 2, ldr = N + 5;
+                            Buffer A = random_buffer(M * lda, rng, -1.0f, 1.0f);
+                            TestWeights W = random_weights(N, K, K + 1, rng);
+                            Buffer bias = random_buffer(N, rng, -1.0f, 1.0f);
+                            Buffer residual = random_buffer(M * ldr, rng, -2.0f, 2.0f);
+                            kernels::LinearEpilogue epilogue;
+                            epilogue.scale = scaled ? 0.125f : 1.0f;
+                            epilogue.activation = activations[a];
+                            if (with_residual) {
+                                epilogue.residual = residual.data();
+                                epilogue.ld_residual = ldr;
+                            }
+                            Buffer fused(M * ldc), separate(M * ldc), want(M * ldc);
+                            if (packed)
+                                kernels::linear_packed(A.data(), lda, W.packed.data(), bias.data(), fused.data(),
+                                                       ldc, M, N, K, epilogue);
+                            else
+                                kernels::linear(A.data(), lda, W.rows.data(), W.ldw, bias.data(), fused.data(),
+                                                ldc, M, N, K, epilogue);
+                            dispatched_linear(packed, A.data(), lda, W, bias.data(), separate.data(), ldc, M);
+                            for (int64_t m = 0; m < M; ++m) {
+                                float* row = separate.data() + m * ldc;
+                                for (int64_t n = 0; n < N; ++n) row[n] *= epilogue.scale;
+                                if (activate[a]) activate[a](row, N);
+                                if (with_residual) kernels::add(residual.data() + m * ldr, row, N);
+                            }
+                            kernels::ref::linear(A.data(), lda, W.rows.data(), W.ldw, bias.data(), want.data(),
+                                                 ldc, M, N, K, epilogue);
+                            const float tol = 1e-5f * std::sqrt(float(K)) * std::max(1.0f, max_abs(want));
+                            for (int64_t i = 0; i < M * ldc; ++i) {
+                                REQUIRE(fused[i] == separate[i]);
+                                if (i % ldc >= N)
+                                    REQUIRE(fused[i] == kSentinel);
+                                else
+                                    REQUIRE(std::fabs(fused[i] - want[i]) <= tol);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        kernels::set_num_threads(1);
+    }
+}
+
 TEST_CASE("kernels: linear degenerate shapes", "[kernels]") {
     for (Isa isa : supported_isas()) {
         IsaScope scope(isa);
@@ -264,12 +333,7 @@ TEST_CASE("kernels: linear degenerate shapes", "[kernels]") {
         kernels::linear(A.data(), 4, W.data(), 4, bias.data(), untouched.data(), 3, 2, 0, 4);
         kernels::linear_packed(A.data(), 4, W.data(), bias.data(), untouched.data(), 3, 0, 3, 4);
         kernels::linear_packed(A.data(), 4, W.data(), bias.data(), untouched.data(), 3, 2, 0, 4);
-        kernels::matmul(A.data(), 4, W.data(), 4, untouched.data(), 3, 0, 3, 4);
-        kernels::matmul(A.data(), 4, W.data(), 4, untouched.data(), 3, 2, 0, 4);
         for (int64_t i = 0; i < 6; ++i) REQUIRE(untouched[i] == kSentinel);
-        // matmul with K = 0 is all zeros.
-        kernels::matmul(A.data(), 4, W.data(), 4, C.data(), 3, 2, 3, 0);
-        for (int64_t i = 0; i < 6; ++i) REQUIRE(C[i] == 0.0f);
     }
 }
 
@@ -290,33 +354,67 @@ TEST_CASE("kernels: reference linear agrees with double precision", "[kernels]")
     }
 }
 
-TEST_CASE("kernels: matmul matches the reference", "[kernels]") {
-    std::mt19937 rng(3);
+// The fused attention against its reference (in double) over odd head sizes,
+// strides and splits of the keys, including empty blocks; and the split
+// itself changes no bit: the keys in three blocks give what the same keys
+// copied into one matrix give.
+TEST_CASE("kernels: attention matches the reference, however the keys are split", "[kernels]") {
+    std::mt19937 rng(4);
     for (Isa isa : supported_isas()) {
         IsaScope scope(isa);
-        for (int64_t M : {0, 1, 2, 3, 5, 7, 13, 24, 64}) {
-            for (int64_t N : {1, 3, 8, 15, 16, 17, 33, 64, 100}) {
-                for (int64_t K : {1, 2, 7, 8, 15, 16, 17, 31, 70, 97, 257}) {
-                    INFO("isa " << kernels::isa_name(isa) << " M " << M << " N " << N << " K "
-                                << K);
-                    const int64_t lda = K + 1, ldb = N + 3, ldc = N + 2;
-                    Buffer A = random_buffer(M * lda, rng, -1.0f, 1.0f);
-                    Buffer B = random_buffer(K * ldb, rng, -1.0f, 1.0f);
-                    Buffer got(M * ldc), want(M * ldc);
-                    kernels::matmul(A.data(), lda, B.data(), ldb, got.data(), ldc, M, N, K);
-                    kernels::ref::matmul(A.data(), lda, B.data(), ldb, want.data(), ldc, M, N, K);
-                    const float tol = 1e-5f * std::sqrt(float(K)) * std::max(1.0f, max_abs(want));
-                    for (int64_t i = 0; i < M * ldc; ++i) {
-                        if (i % ldc >= N) {
-                            REQUIRE(got[i] == kSentinel);
-                            continue;
+        for (int64_t heads : {1, 3}) {
+            for (int64_t head_dim : {1, 7, 8, 16, 17, 64}) {
+                for (int64_t nq : {1, 2, 5, 13}) {
+                    for (int64_t first : {0, 1, 4}) {
+                        for (int64_t last : {0, 3, 30}) {
+                            const int64_t d = heads * head_dim, middle = 5, nk = first + middle + last;
+                            INFO("isa " << kernels::isa_name(isa) << " heads " << heads << " head_dim " << head_dim
+                                        << " nq " << nq << " keys " << first << " + " << middle << " + " << last);
+                            const int64_t ldq = d + 1, ldo = d + 2, ld = 2 * d + 3;
+                            // Key and value rows side by side, as the Emformer keeps them.
+                            Buffer query = random_buffer(nq * ldq, rng, -2.0f, 2.0f);
+                            Buffer a = random_buffer(first * ld, rng, -1.0f, 1.0f);
+                            Buffer b = random_buffer(middle * ld, rng, -1.0f, 1.0f);
+                            Buffer c = random_buffer(last * ld, rng, -1.0f, 1.0f);
+                            Buffer all(nk * ld);
+                            std::copy(a.data(), a.data() + first * ld, all.data());
+                            std::copy(b.data(), b.data() + middle * ld, all.data() + first * ld);
+                            std::copy(c.data(), c.data() + last * ld, all.data() + (first + middle) * ld);
+                            const kernels::KeyValueRows split[] = {{a.data(), a.data() + d, ld, ld, first},
+                                                                   {b.data(), b.data() + d, ld, ld, middle},
+                                                                   {c.data(), c.data() + d, ld, ld, last}};
+                            const kernels::KeyValueRows whole[] = {{all.data(), all.data() + d, ld, ld, nk}};
+                            Buffer scores(nk), got(nq * ldo), joined(nq * ldo), want(nq * ldo);
+                            kernels::attention(query.data(), ldq, nq, split, 3, heads, head_dim, scores.data(),
+                                               got.data(), ldo);
+                            kernels::attention(query.data(), ldq, nq, whole, 1, heads, head_dim, scores.data(),
+                                               joined.data(), ldo);
+                            kernels::ref::attention(query.data(), ldq, nq, split, 3, heads, head_dim,
+                                                    scores.data(), want.data(), ldo);
+                            for (int64_t i = 0; i < nq * ldo; ++i) {
+                                REQUIRE(got[i] == joined[i]);
+                                if (i % ldo >= d)
+                                    REQUIRE(got[i] == kSentinel);
+                                else
+                                    REQUIRE(std::fabs(got[i] - want[i]) <= 1e-5f * std::sqrt(float(head_dim)));
+                            }
                         }
-                        REQUIRE(std::fabs(got[i] - want[i]) <= tol);
                     }
                 }
             }
         }
     }
+}
+
+TEST_CASE("kernels: reference attention is softmax(q k^T) v", "[kernels]") {
+    // Two keys, one head of width 1: scores q*k, weights e^s / sum.
+    const float query[] = {2.0f};
+    const float key_value[] = {1.0f, 10.0f, -1.0f, 20.0f};  // (key, value) per row
+    const kernels::KeyValueRows block[] = {{key_value, key_value + 1, 2, 2, 2}};
+    float scores[2], out[1];
+    kernels::ref::attention(query, 1, 1, block, 1, 1, 1, scores, out, 1);
+    const double w0 = std::exp(2.0) / (std::exp(2.0) + std::exp(-2.0));
+    REQUIRE(std::fabs(out[0] - (w0 * 10.0 + (1.0 - w0) * 20.0)) <= 1e-5);
 }
 
 TEST_CASE("kernels: relu", "[kernels]") {
@@ -439,6 +537,46 @@ TEST_CASE("kernels: layer_norm", "[kernels]") {
                         if (!in_place)
                             for (int64_t i = dim; i < ldy && r * ldy + i < rows * ldy; ++i)
                                 REQUIRE(got[r * ldy + i] == kSentinel);
+                    }
+                }
+            }
+        }
+    }
+}
+
+TEST_CASE("kernels: residual_layer_norm is add then layer_norm, in one pass", "[kernels]") {
+    std::mt19937 rng(22);
+    const float eps = 1e-5f;
+    for (Isa isa : supported_isas()) {
+        IsaScope scope(isa);
+        for (int64_t rows : {1, 4}) {
+            for (int64_t dim : {1, 7, 16, 17, 97, 512}) {
+                for (bool in_place : {false, true}) {
+                    INFO("isa " << kernels::isa_name(isa) << " rows " << rows << " dim " << dim << " in place "
+                                << in_place);
+                    const int64_t ldx = dim + 1, ldy = dim + 3, ldo = in_place ? ldy : dim + 2;
+                    Buffer x = random_buffer(rows * ldx, rng, -1.0f, 1.0f);
+                    Buffer y = random_buffer(rows * ldy, rng, 3.0f, 5.0f);
+                    Buffer gamma = random_buffer(dim, rng, 0.5f, 1.5f);
+                    Buffer beta = random_buffer(dim, rng, -1.0f, 1.0f);
+                    Buffer y_separate = y, y_ref = y;
+                    Buffer out_storage(rows * ldo), separate(rows * ldo), want(rows * ldo);
+                    float* out = in_place ? y.data() : out_storage.data();
+                    kernels::residual_layer_norm(x.data(), ldx, y.data(), ldy, gamma.data(), beta.data(), eps, out,
+                                                 ldo, rows, dim);
+                    for (int64_t r = 0; r < rows; ++r)
+                        kernels::add(x.data() + r * ldx, y_separate.data() + r * ldy, dim);
+                    kernels::layer_norm(y_separate.data(), ldy, gamma.data(), beta.data(), eps, separate.data(), ldo,
+                                        rows, dim);
+                    kernels::ref::residual_layer_norm(x.data(), ldx, y_ref.data(), ldy, gamma.data(), beta.data(),
+                                                      eps, want.data(), ldo, rows, dim);
+                    for (int64_t r = 0; r < rows; ++r) {
+                        for (int64_t i = 0; i < dim; ++i) {
+                            REQUIRE(out[r * ldo + i] == separate[r * ldo + i]);
+                            REQUIRE(std::fabs(out[r * ldo + i] - want[r * ldo + i]) <=
+                                    1e-5 * (1.0 + std::fabs(want[r * ldo + i])));
+                            if (!in_place) REQUIRE(y[r * ldy + i] == y_separate[r * ldy + i]);
+                        }
                     }
                 }
             }
