@@ -17,8 +17,8 @@ namespace {
 void bench_attend(benchmark::State& state, kernels::Isa isa) {
     const int64_t nq = state.range(0), nk = state.range(1), D = 512, heads = 8;
     std::vector<float> q = random_floats(size_t(nq * D)), kv = random_floats(size_t(nk * 2 * D), 2);
-    std::vector<float> scores(size_t(nk)), out(size_t(nq * D));
-    const Tensor query{q.data(), nq, D, D}, scratch{scores.data(), 1, nk, nk}, output{out.data(), nq, D, D};
+    std::vector<float> scores(static_cast<size_t>(nq * nk)), out(static_cast<size_t>(nq * D));
+    const Tensor query{q.data(), nq, D, D}, scratch{scores.data(), nq, nk, nk}, output{out.data(), nq, D, D};
     const Tensor key_value{kv.data(), nk, 2 * D, 2 * D};
     const int64_t memory = nq == 5 ? 4 : 0, frames = nq == 5 ? 5 : nk;
     auto block = [&](int64_t begin, int64_t count) {

@@ -135,7 +135,9 @@ void attend(const Tensor& query, const KeyValue* blocks, int64_t num_blocks, int
         nk += block.keys.rows;
     }
     EMBER_CHECK(nk > 0, "attend: no keys to attend to");
-    EMBER_CHECK(scores.rows >= 1 && scores.cols >= nk, "attend: scores scratch too small");
+    // The scratch is used as one run of floats, (nq, keys) with rows nk apart.
+    EMBER_CHECK(scores.rows > 0 && (scores.rows - 1) * scores.stride + scores.cols >= query.rows * nk,
+                "attend: scores scratch too small");
     kernels::attention(query.data, query.stride, query.rows, rows, num_blocks, num_heads, d / num_heads,
                        scores.data, out.data, out.stride);
 }

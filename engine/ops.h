@@ -59,9 +59,9 @@ struct KeyValue {
 
 // out (nq, d) = per head h: softmax(query_h key_h^T) value_h over the keys of
 // every block in order, heads side by side along columns (d = num_heads *
-// head_dim), in one pass per head and query row (kernels::attention). The
-// query is expected to be scaled already. scores is scratch of at least one
-// row of as many columns as keys; there must be at least one key.
+// head_dim), the keys and values read where they lie (kernels::attention).
+// The query is expected to be scaled already. scores is scratch holding at
+// least nq x keys floats; there must be at least one key.
 void attend(const Tensor& query, const KeyValue* blocks, int64_t num_blocks, int64_t num_heads,
             const Tensor& scores, const Tensor& out);
 

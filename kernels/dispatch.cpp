@@ -149,9 +149,22 @@ void linear_packed(const float* A, int64_t lda, const float* packed_W, const flo
     run_linear({&active(), A, packed_W, bias, C, lda, 0, ldc, M, N, K, 0, true, epilogue});
 }
 
+// Per head: the scores of every query row against each block of keys (the
+// rows GEMM, no bias), their softmax, the weighted sum of the values -- the
+// (nq, keys) scores stay in L1 from one step to the next.
 void attention(const float* query, int64_t ldq, int64_t nq, const KeyValueRows* blocks, int64_t num_blocks,
                int64_t num_heads, int64_t head_dim, float* scores, float* out, int64_t ldo) {
-    active().attention(query, ldq, nq, blocks, num_blocks, num_heads, head_dim, scores, out, ldo);
+    const KernelTable& table = active();
+    int64_t nk = 0;
+    for (int64_t b = 0; b < num_blocks; ++b) nk += blocks[b].rows;
+    for (int64_t h = 0; h < num_heads; ++h) {
+        const int64_t col = h * head_dim;
+        for (int64_t b = 0, j = 0; b < num_blocks; j += blocks[b].rows, ++b)
+            table.linear(query + col, ldq, blocks[b].key + col, blocks[b].ld_key, nullptr, scores + j, nk, nq,
+                         blocks[b].rows, head_dim);
+        table.softmax(scores, nk, nq, nk);
+        table.attention_values(scores, nk, nq, blocks, num_blocks, col, head_dim, out + col, ldo);
+    }
 }
 
 void layer_norm(const float* x, int64_t ldx, const float* gamma, const float* beta, float eps,

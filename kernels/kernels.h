@@ -78,12 +78,12 @@ struct KeyValueRows {
     int64_t ld_key, ld_value, rows;
 };
 
-// Multi-head attention in one pass per head and query row:
+// Multi-head attention, one pass per head over every query row:
 // out (nq, num_heads * head_dim) = per head h, softmax(q_h k_h^T) v_h over the
 // keys of every block in order (masked keys are simply left out of the
-// blocks). query rows ldq apart, already scaled; out rows ldo apart, not
-// aliasing the query, keys or values. scores: scratch of one float per key;
-// there must be at least one key.
+// blocks), read where they lie. query rows ldq apart, already scaled; out
+// rows ldo apart, not aliasing the query, keys or values. scores: scratch of
+// nq x (all keys) floats; there must be at least one key.
 void attention(const float* query, int64_t ldq, int64_t nq, const KeyValueRows* blocks, int64_t num_blocks,
                int64_t num_heads, int64_t head_dim, float* scores, float* out, int64_t ldo);
 

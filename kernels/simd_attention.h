@@ -1,64 +1,81 @@
-// attention: per head and query row, the scores against every key, their
-// softmax and the weighted sum of the values, in one pass (kernels.h). The
-// keys and values are read where they lie -- the memory, the chunk's frames,
-// the left context kept in the stream's state -- instead of being gathered
-// into one matrix first, and the scores of a row never leave L1.
+// attention_values: the weighted sum of an attention's values, out (nq, hd) =
+// P (nq, nk) V (nk, hd), with the value rows read where they lie, in blocks
+// (kernels.h, KeyValueRows) -- the memory, the chunk's frames, the left
+// context kept in the stream state -- instead of gathered into one matrix.
+//
+// An MR x (NV vectors) tile of out broadcasts one probability of each row
+// and FMAs it with NV vectors of a value row, walking the keys of every block
+// in order: each output is one chain over the keys, as torch's bmm sums them.
+// The values are small enough to stay in cache; no blocking beyond the tile.
 #pragma once
 
 #include "kernels/kernels.h"
 #include "kernels/simd_common.h"
-#include "kernels/simd_rows.h"
 
 namespace ember::kernels::EMBER_ISA_NS {
 
-// sum over i < n of a[i] * b[i]: one vector chain, its lanes added at the end.
-template <class Arch>
-float dot(const float* a, const float* b, int64_t n) {
+template <class Arch, int MR, int NV>
+void values_tile(const float* P, int64_t ldp, const KeyValueRows* blocks, int64_t num_blocks, int64_t col,
+                 float* out, int64_t ldo) {
     using Batch = xsimd::batch<float, Arch>;
     constexpr int64_t L = Batch::size;
-    Batch acc(0.0f);
-    int64_t i = 0;
-    for (; i + L <= n; i += L) acc = xsimd::fma(Batch::load_unaligned(a + i), Batch::load_unaligned(b + i), acc);
-    if (i < n) acc = xsimd::fma(load_partial<Arch>(a + i, n - i, 0.0f), load_partial<Arch>(b + i, n - i, 0.0f), acc);
-    return xsimd::hadd(acc);
+    Batch acc[MR][NV];
+    for (int m = 0; m < MR; ++m)
+        for (int v = 0; v < NV; ++v) acc[m][v] = Batch(0.0f);
+    for (int64_t b = 0, j = 0; b < num_blocks; ++b) {
+        const float* value = blocks[b].value + col;
+        for (int64_t r = 0; r < blocks[b].rows; ++r, ++j) {
+            Batch x[NV];
+            for (int v = 0; v < NV; ++v) x[v] = Batch::load_unaligned(value + r * blocks[b].ld_value + v * L);
+            for (int m = 0; m < MR; ++m) {
+                const Batch p(P[m * ldp + j]);
+                for (int v = 0; v < NV; ++v) acc[m][v] = xsimd::fma(p, x[v], acc[m][v]);
+            }
+        }
+    }
+    for (int m = 0; m < MR; ++m)
+        for (int v = 0; v < NV; ++v) acc[m][v].store_unaligned(out + m * ldo + v * L);
 }
 
-template <class Arch>
-EMBER_KERNEL void attention(const float* query, int64_t ldq, int64_t nq, const KeyValueRows* blocks,
-                            int64_t num_blocks, int64_t num_heads, int64_t head_dim, float* scores, float* out,
-                            int64_t ldo) {
+// The tile for an edge of mr <= MR rows and nv <= NV vectors.
+template <class Arch, int MR, int NV>
+void values_edge(int64_t mr, int64_t nv, const float* P, int64_t ldp, const KeyValueRows* blocks,
+                 int64_t num_blocks, int64_t col, float* out, int64_t ldo) {
+    if constexpr (MR > 1) {
+        if (mr < MR) return values_edge<Arch, MR - 1, NV>(mr, nv, P, ldp, blocks, num_blocks, col, out, ldo);
+    }
+    if constexpr (NV > 1) {
+        if (nv < NV) return values_edge<Arch, MR, NV - 1>(mr, nv, P, ldp, blocks, num_blocks, col, out, ldo);
+    }
+    values_tile<Arch, MR, NV>(P, ldp, blocks, num_blocks, col, out, ldo);
+}
+
+template <class Arch, int MR, int NV>
+EMBER_KERNEL void attention_values(const float* P, int64_t ldp, int64_t nq, const KeyValueRows* blocks,
+                                   int64_t num_blocks, int64_t col, int64_t head_dim, float* out, int64_t ldo) {
     using Batch = xsimd::batch<float, Arch>;
     constexpr int64_t L = Batch::size;
-    int64_t nk = 0;
-    for (int64_t b = 0; b < num_blocks; ++b) nk += blocks[b].rows;
-    for (int64_t h = 0; h < num_heads; ++h) {
-        const int64_t col = h * head_dim;
-        for (int64_t i = 0; i < nq; ++i) {
-            const float* q = query + i * ldq + col;
+    const int64_t whole = head_dim / L * L;  // columns covered by whole vectors
+    for (int64_t m = 0; m < nq; m += MR) {
+        const int64_t mr = nq - m < MR ? nq - m : MR;
+        for (int64_t c = 0; c < whole; c += NV * L) {
+            const int64_t nv = (whole - c) / L < NV ? (whole - c) / L : NV;
+            values_edge<Arch, MR, NV>(mr, nv, P + m * ldp, ldp, blocks, num_blocks, col + c, out + m * ldo + c, ldo);
+        }
+        // The last head_dim % L columns, through padded vectors: the same
+        // FMA chain as the others (a scalar loop's rounding would depend on
+        // how the compiler contracts and versions it).
+        if (whole == head_dim) continue;
+        const int64_t tail = head_dim - whole;
+        for (int64_t i = m; i < m + mr; ++i) {
+            Batch acc(0.0f);
             for (int64_t b = 0, j = 0; b < num_blocks; ++b)
                 for (int64_t r = 0; r < blocks[b].rows; ++r, ++j)
-                    scores[j] = dot<Arch>(q, blocks[b].key + r * blocks[b].ld_key + col, head_dim);
-            softmax<Arch>(scores, nk, 1, nk);
-            // Each output is one chain over the keys in order, as torch's bmm
-            // of the probabilities and the values sums them.
-            float* o = out + i * ldo + col;
-            for (int64_t c = 0; c < head_dim; c += L) {
-                const int64_t width = head_dim - c < L ? head_dim - c : L;
-                Batch acc(0.0f);
-                for (int64_t b = 0, j = 0; b < num_blocks; ++b) {
-                    const float* value = blocks[b].value + col + c;
-                    for (int64_t r = 0; r < blocks[b].rows; ++r, ++j) {
-                        const float* v = value + r * blocks[b].ld_value;
-                        acc = xsimd::fma(Batch(scores[j]), width == L ? Batch::load_unaligned(v)
-                                                                        : load_partial<Arch>(v, width, 0.0f),
-                                         acc);
-                    }
-                }
-                if (width == L)
-                    acc.store_unaligned(o + c);
-                else
-                    store_partial<Arch>(acc, o + c, width);
-            }
+                    acc = xsimd::fma(Batch(P[i * ldp + j]),
+                                     load_partial<Arch>(blocks[b].value + r * blocks[b].ld_value + col + whole, tail,
+                                                        0.0f),
+                                     acc);
+            store_partial<Arch>(acc, out + i * ldo + whole, tail);
         }
     }
 }

@@ -12,7 +12,8 @@
 
 namespace ember::kernels::EMBER_ISA_NS {
 
-// MR rows of A by NR rows of W per linear tile: MR*NR accumulators plus NR streamed vectors must fit the ISA's
+// MR rows of A by NR rows of W (linear) or NR vectors of value columns
+// (attention_values) per tile: MR*NR accumulators plus NR streamed vectors must fit the ISA's
 // vector registers. linear_packed's tiles are PMR rows of A by PNP panels of
 // 16 columns.
 template <class Arch, int MR, int NR, int PMR, int PNP>
@@ -21,7 +22,7 @@ constexpr KernelTable make_table() {
         &linear<Arch, MR, NR>,
         &finish_linear<Arch>,
         &linear_packed<Arch, PMR, PNP>,
-        &attention<Arch>,
+        &attention_values<Arch, MR, NR>,
         &layer_norm<Arch>,
         &residual_layer_norm<Arch>,
         &relu<Arch>,

@@ -15,8 +15,10 @@ struct KernelTable {
     void (*linear_packed)(const float* A, int64_t lda, const float* packed_W, const float* bias,
                           float* C, int64_t ldc, int64_t M, int64_t N, int64_t K,
                           const LinearEpilogue& epilogue);
-    void (*attention)(const float* query, int64_t ldq, int64_t nq, const KeyValueRows* blocks, int64_t num_blocks,
-                      int64_t num_heads, int64_t head_dim, float* scores, float* out, int64_t ldo);
+    // out (nq, head_dim) = P (nq, keys) times the values of one head, columns
+    // [col, col + head_dim) of the blocks' value rows.
+    void (*attention_values)(const float* P, int64_t ldp, int64_t nq, const KeyValueRows* blocks,
+                             int64_t num_blocks, int64_t col, int64_t head_dim, float* out, int64_t ldo);
     void (*layer_norm)(const float* x, int64_t ldx, const float* gamma, const float* beta,
                        float eps, float* y, int64_t ldy, int64_t rows, int64_t dim);
     void (*residual_layer_norm)(const float* x, int64_t ldx, float* y, int64_t ldy, const float* gamma,

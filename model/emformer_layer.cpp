@@ -230,8 +230,10 @@ EmformerLayerBuffers allocate_layer_buffers(Arena& arena, const EmformerRnntConf
     b.projected = arena.matrix(queries, D);
     b.ffn_input = arena.matrix(streams * frames, D);
     b.ffn_hidden = arena.matrix(streams * frames, config.transformer_ffn_dim);
-    // One query row's scores at a time (kernels::attention).
-    b.scores = arena.matrix(1, s.streaming ? s.memory_rows + frames + s.left_context_rows : max_visible_keys(e, s));
+    if (s.streaming)
+        b.scores = arena.matrix(std::max<int64_t>(frames, 1), s.memory_rows + frames + s.left_context_rows);
+    else
+        b.scores = arena.matrix(std::max<int64_t>({e.right_context, e.segment, 1}), max_visible_keys(e, s));
     return b;
 }
 

@@ -54,7 +54,7 @@ struct EmformerLayerBuffers {
     Tensor projected;   // (n(R + U) + nS, D): out_proj output
     Tensor ffn_input;   // (n(R + U), D)
     Tensor ffn_hidden;  // (n(R + U), ffn_dim)
-    Tensor scores;      // attention probabilities of one head and query row
+    Tensor scores;      // attention probabilities of one head
 };
 
 EmformerLayerBuffers allocate_layer_buffers(Arena& arena, const EmformerRnntConfig& config,

@@ -384,7 +384,7 @@ TEST_CASE("kernels: attention matches the reference, however the keys are split"
                                                                    {b.data(), b.data() + d, ld, ld, middle},
                                                                    {c.data(), c.data() + d, ld, ld, last}};
                             const kernels::KeyValueRows whole[] = {{all.data(), all.data() + d, ld, ld, nk}};
-                            Buffer scores(nk), got(nq * ldo), joined(nq * ldo), want(nq * ldo);
+                            Buffer scores(nq * nk), got(nq * ldo), joined(nq * ldo), want(nq * ldo);
                             kernels::attention(query.data(), ldq, nq, split, 3, heads, head_dim, scores.data(),
                                                got.data(), ldo);
                             kernels::attention(query.data(), ldq, nq, whole, 1, heads, head_dim, scores.data(),
@@ -396,7 +396,7 @@ TEST_CASE("kernels: attention matches the reference, however the keys are split"
                                 if (i % ldo >= d)
                                     REQUIRE(got[i] == kSentinel);
                                 else
-                                    REQUIRE(std::fabs(got[i] - want[i]) <= 1e-5f * std::sqrt(float(head_dim)));
+                                    REQUIRE(std::fabs(got[i] - want[i]) <= 2e-5f * std::sqrt(float(head_dim)));
                             }
                         }
                     }
