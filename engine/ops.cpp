@@ -125,21 +125,24 @@ void attend(const Tensor& query, const KeyValue* blocks, int64_t num_blocks, int
     constexpr int64_t kMaxBlocks = 4;
     EMBER_CHECK(num_blocks >= 1 && num_blocks <= kMaxBlocks, "attend: ", num_blocks, " blocks of keys");
     kernels::KeyValueRows rows[kMaxBlocks];
-    int64_t nk = 0;
+    int64_t nk = 0, used = 0;
     for (int64_t b = 0; b < num_blocks; ++b) {
         const KeyValue& block = blocks[b];
         EMBER_CHECK(block.keys.cols == d && block.values.cols == d && block.keys.rows == block.values.rows,
                     "attend: block ", b, " of keys (", block.keys.rows, ", ", block.keys.cols, ") and values (",
                     block.values.rows, ", ", block.values.cols, ") for width ", d);
-        rows[b] = {block.keys.data, block.values.data, block.keys.stride, block.values.stride, block.keys.rows};
+        // An empty block (no memory yet, no left context) may have no data at all.
+        if (block.keys.rows == 0) continue;
+        rows[used++] = {block.keys.data, block.values.data, block.keys.stride, block.values.stride,
+                        block.keys.rows};
         nk += block.keys.rows;
     }
     EMBER_CHECK(nk > 0, "attend: no keys to attend to");
     // The scratch is used as one run of floats, (nq, keys) with rows nk apart.
     EMBER_CHECK(scores.rows > 0 && (scores.rows - 1) * scores.stride + scores.cols >= query.rows * nk,
                 "attend: scores scratch too small");
-    kernels::attention(query.data, query.stride, query.rows, rows, num_blocks, num_heads, d / num_heads,
-                       scores.data, out.data, out.stride);
+    kernels::attention(query.data, query.stride, query.rows, rows, used, num_heads, d / num_heads, scores.data,
+                       out.data, out.stride);
 }
 
 void embedding(const float* table, int64_t num_rows, const int64_t* ids, const Tensor& dst) {
