@@ -83,18 +83,6 @@ void clamp(const Tensor& x, float lo, float hi) {
     });
 }
 
-void scale(const Tensor& x, float factor) {
-    each_row(x, [factor](float* p, int64_t n) {
-        for (int64_t i = 0; i < n; ++i) p[i] *= factor;
-    });
-}
-
-void add(const Tensor& x, const Tensor& y) {
-    check_same_shape(x, y, "add");
-    if (x.contiguous() && y.contiguous()) return kernels::add(x.data, y.data, x.rows * x.cols);
-    for (int64_t i = 0; i < x.rows; ++i) kernels::add(x.row(i), y.row(i), x.cols);
-}
-
 void copy(const Tensor& src, const Tensor& dst) {
     check_same_shape(src, dst, "copy");
     for (int64_t i = 0; i < src.rows; ++i)

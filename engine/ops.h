@@ -38,12 +38,6 @@ void residual_layer_norm(const Tensor& x, const Tensor& residual, const LayerNor
 void activate(const Tensor& x, Activation activation);
 void clamp(const Tensor& x, float lo, float hi);
 
-// x *= factor, elementwise.
-void scale(const Tensor& x, float factor);
-
-// y += x, elementwise; same shape.
-void add(const Tensor& x, const Tensor& y);
-
 // dst = src; same shape, no overlap.
 void copy(const Tensor& src, const Tensor& dst);
 
