@@ -100,10 +100,6 @@ struct LinearParts {
     LinearEpilogue epilogue;
 };
 
-bool has_effect(const LinearEpilogue& e) {
-    return e.scale != 1.0f || e.activation != Activation::none || e.residual;
-}
-
 void linear_part(void* context, int part) {
     const LinearParts& j = *static_cast<const LinearParts*>(context);
     const int64_t n0 = part * j.block, n = std::min(j.N - n0, j.block);

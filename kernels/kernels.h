@@ -45,6 +45,11 @@ struct LinearEpilogue {
     int64_t ld_residual = 0;
 };
 
+// Whether the epilogue changes anything (else the kernels skip it).
+inline bool has_effect(const LinearEpilogue& e) {
+    return e.scale != 1.0f || e.activation != Activation::none || e.residual;
+}
+
 // C (M,N) = A (M,K) · W (N,K)^T + bias (N)      -- torch.nn.Linear, y = x W^T + b
 // A rows are lda floats apart, W rows ldw apart, C rows ldc apart.
 // bias may be null. C must not alias A or W.

@@ -15,8 +15,8 @@
 namespace ember::kernels::EMBER_ISA_NS {
 
 template <class Arch, int MR, int NV>
-void values_tile(const float* P, int64_t ldp, const KeyValueRows* blocks, int64_t num_blocks, int64_t col,
-                 float* out, int64_t ldo) {
+EMBER_TILE void values_tile(const float* P, int64_t ldp, const KeyValueRows* blocks, int64_t num_blocks,
+                            int64_t col, float* out, int64_t ldo) {
     using Batch = xsimd::batch<float, Arch>;
     constexpr int64_t L = Batch::size;
     Batch acc[MR][NV];

@@ -15,6 +15,11 @@
 // out-of-line copy of an xsimd helper, compiled with this ISA's flags, that
 // the linker could hand to another ISA's TU (see kernels/CMakeLists.txt).
 #define EMBER_KERNEL __attribute__((flatten))
+// A register tile (a GEMM's or attention's), called once per tile with a long
+// inner loop: one out-of-line copy per shape, itself inlining all it calls,
+// rather than one inlined at every call site of every edge shape, which made
+// the sanitizer builds of the kernel TUs take tens of minutes.
+#define EMBER_TILE __attribute__((flatten, noinline))
 
 namespace ember::kernels::EMBER_ISA_NS {
 
@@ -33,6 +38,27 @@ void store_partial(const xsimd::batch<float, Arch>& v, float* p, int64_t n) {
     alignas(64) float buf[xsimd::batch<float, Arch>::size];
     v.store_aligned(buf);
     for (int64_t i = 0; i < n; ++i) p[i] = buf[i];
+}
+
+// Columns [c, c + L) of a row of `valid` columns, those past the end read as
+// `fill` and not written: a loop `for (c = 0; c < valid; c += L)` over these
+// has one call site for its body and its tail, so a kernel whose body inlines
+// long vector math (exp, erfc, tanh) emits it once.
+template <class Arch>
+xsimd::batch<float, Arch> load_columns(const float* p, int64_t c, int64_t valid, float fill = 0.0f) {
+    using Batch = xsimd::batch<float, Arch>;
+    constexpr int64_t L = Batch::size;
+    if (c + L <= valid) return Batch::load_unaligned(p + c);
+    return c < valid ? load_partial<Arch>(p + c, valid - c, fill) : Batch(fill);
+}
+
+template <class Arch>
+void store_columns(const xsimd::batch<float, Arch>& v, float* p, int64_t c, int64_t valid) {
+    constexpr int64_t L = xsimd::batch<float, Arch>::size;
+    if (c + L <= valid)
+        v.store_unaligned(p + c);
+    else if (c < valid)
+        store_partial<Arch>(v, p + c, valid - c);
 }
 
 // xsimd 8.1 has a horizontal add (hadd) but no horizontal max.

@@ -13,8 +13,8 @@
 namespace ember::kernels::EMBER_ISA_NS {
 
 template <class Arch, int MR, int NR>
-void linear_tile(const float* A, int64_t lda, const float* W, int64_t ldw, const float* bias,
-                 float* C, int64_t ldc, int64_t K) {
+EMBER_TILE void linear_tile(const float* A, int64_t lda, const float* W, int64_t ldw, const float* bias,
+                            float* C, int64_t ldc, int64_t K) {
     using Batch = xsimd::batch<float, Arch>;
     constexpr int64_t L = Batch::size;
     Batch acc[MR][NR];

@@ -29,36 +29,19 @@ constexpr int64_t kPackedKc = 256;
 // calls in, so the kernel needs no heap and no per-thread state.
 constexpr int64_t kPackedMc = 48;
 
-// Columns [c, c + L) of a tile's row, clipped to the `valid` columns it has.
-template <class Arch>
-xsimd::batch<float, Arch> load_columns(const float* p, int64_t c, int64_t valid) {
-    using Batch = xsimd::batch<float, Arch>;
-    constexpr int64_t L = Batch::size;
-    if (c + L <= valid) return Batch::load_unaligned(p + c);
-    return c < valid ? load_partial<Arch>(p + c, valid - c, 0.0f) : Batch(0.0f);
-}
-
-template <class Arch>
-void store_columns(const xsimd::batch<float, Arch>& v, float* p, int64_t c, int64_t valid) {
-    constexpr int64_t L = xsimd::batch<float, Arch>::size;
-    if (c + L <= valid)
-        v.store_unaligned(p + c);
-    else if (c < valid)
-        store_partial<Arch>(v, p + c, valid - c);
-}
-
 // Elements [0, kc) of R rows of A times NP panels, into the first `valid`
 // columns of C. A's element (m, k) is at A[m * a_row + k * a_k]: rows of the
 // caller's matrix (a_row = lda, a_k = 1) or a packed micro-panel (a_row = 1,
 // a_k = MR). W points at row k0 of the first panel; panels are panel_stride
 // floats apart. `first`: start from zero, else from C's partial sums;
-// `finish` (null but on the last K block) is the epilogue, its residual at
-// the tile's first output, after `bias` (null when there is none).
+// `bias` (null but on the last K block, or when there is none) is added;
+// `finish` (null but on the last K block, when it has an effect) is the
+// epilogue, its residual at the tile's first output.
 // `stream_ahead`: W comes from memory, so fetch the next panel early.
 template <class Arch, int R, int NP>
-void packed_tile(const float* A, int64_t a_row, int64_t a_k, const float* W, int64_t panel_stride, int64_t kc,
-                 bool first, const float* bias, const LinearEpilogue* finish, float* C, int64_t ldc, int64_t valid,
-                 bool stream_ahead) {
+EMBER_TILE void packed_tile(const float* A, int64_t a_row, int64_t a_k, const float* W, int64_t panel_stride,
+                            int64_t kc, bool first, const float* bias, const LinearEpilogue* finish, float* C,
+                            int64_t ldc, int64_t valid, bool stream_ahead) {
     using Batch = xsimd::batch<float, Arch>;
     constexpr int64_t L = Batch::size;
     constexpr int V = int(kPackedPanel / L) * NP;  // vectors across the tile
@@ -85,18 +68,17 @@ void packed_tile(const float* A, int64_t a_row, int64_t a_k, const float* W, int
             for (int v = 0; v < V; ++v) acc[m][v] = xsimd::fma(a, w[v], acc[m][v]);
         }
     }
-    if (!finish) {
-        for (int m = 0; m < R; ++m)
-            for (int v = 0; v < V; ++v) store_columns<Arch>(acc[m][v], C + m * ldc, v * L, valid);
-        return;
-    }
     for (int v = 0; v < V; ++v) {
         const Batch b = bias ? load_columns<Arch>(bias, v * L, valid) : Batch(0.0f);
-        for (int m = 0; m < R; ++m) {
-            const Batch sum = bias ? acc[m][v] + b : acc[m][v];
-            store_columns<Arch>(finish_columns<Arch>(sum, *finish, m, v * L, valid), C + m * ldc, v * L, valid);
-        }
+        for (int m = 0; m < R; ++m)
+            store_columns<Arch>(bias ? acc[m][v] + b : acc[m][v], C + m * ldc, v * L, valid);
     }
+    // The epilogue reads the tile back from L1 in finish_linear, one
+    // out-of-line copy: inlined here, its GELU/SiLU/tanh math was flattened
+    // into every tile shape and vector, and the sanitizer builds of the
+    // kernel TUs took tens of minutes. The same operations on the same
+    // values: the bits do not change.
+    if (finish) finish_linear<Arch>(C, ldc, R, valid, *finish);
 }
 
 // The tile for an edge of r <= R rows and np <= NP panels, each edge shape its
@@ -166,7 +148,7 @@ void packed_blocked(const float* A, int64_t lda, const float* W, const float* bi
                     float* c = C + (m0 + m) * ldc + n;
                     LinearEpilogue tile_epilogue = epilogue;
                     if (epilogue.residual) tile_epilogue.residual += (m0 + m) * epilogue.ld_residual + n;
-                    const LinearEpilogue* finish = last ? &tile_epilogue : nullptr;
+                    const LinearEpilogue* finish = last && has_effect(epilogue) ? &tile_epilogue : nullptr;
                     if (few_tiles)
                         packed_edge<Arch, MR, NP>(r, np, A + (m0 + m) * lda + k0, lda, 1, w, panel_stride, kc,
                                                   k0 == 0, b, finish, c, ldc, valid, m == 0);

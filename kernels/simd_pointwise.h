@@ -10,11 +10,8 @@ namespace ember::kernels::EMBER_ISA_NS {
 // x[i] = f(x[i]) for a vector functor f; the tail runs through a padded batch.
 template <class Arch, class F>
 void map_inplace(float* x, int64_t n, F f) {
-    using Batch = xsimd::batch<float, Arch>;
-    constexpr int64_t L = Batch::size;
-    int64_t i = 0;
-    for (; i + L <= n; i += L) f(Batch::load_unaligned(x + i)).store_unaligned(x + i);
-    if (i < n) store_partial<Arch>(f(load_partial<Arch>(x + i, n - i, 0.0f)), x + i, n - i);
+    constexpr int64_t L = xsimd::batch<float, Arch>::size;
+    for (int64_t i = 0; i < n; i += L) store_columns<Arch>(f(load_columns<Arch>(x, i, n)), x, i, n);
 }
 
 template <class Arch>
@@ -95,28 +92,21 @@ template <class Arch>
 xsimd::batch<float, Arch> finish_columns(xsimd::batch<float, Arch> v, const LinearEpilogue& epilogue, int64_t m,
                                          int64_t c, int64_t valid) {
     using Batch = xsimd::batch<float, Arch>;
-    constexpr int64_t L = Batch::size;
     if (epilogue.scale != 1.0f) v *= Batch(epilogue.scale);
     v = activation_of<Arch>(epilogue.activation, v);
-    if (epilogue.residual) {
-        const float* r = epilogue.residual + m * epilogue.ld_residual + c;
-        v += c + L <= valid ? Batch::load_unaligned(r) : load_partial<Arch>(r, valid - c, 0.0f);
-    }
+    if (epilogue.residual) v += load_columns<Arch>(epilogue.residual + m * epilogue.ld_residual, c, valid);
     return v;
 }
 
+// Not inlined into the packed GEMM's tiles (simd_linear_packed.h), which call it.
 template <class Arch>
-EMBER_KERNEL void finish_linear(float* C, int64_t ldc, int64_t M, int64_t N, const LinearEpilogue& epilogue) {
-    using Batch = xsimd::batch<float, Arch>;
-    constexpr int64_t L = Batch::size;
+EMBER_KERNEL __attribute__((noinline)) void finish_linear(float* C, int64_t ldc, int64_t M, int64_t N,
+                                                          const LinearEpilogue& epilogue) {
+    constexpr int64_t L = xsimd::batch<float, Arch>::size;
     for (int64_t m = 0; m < M; ++m) {
         float* row = C + m * ldc;
-        int64_t c = 0;
-        for (; c + L <= N; c += L)
-            finish_columns<Arch>(Batch::load_unaligned(row + c), epilogue, m, c, N).store_unaligned(row + c);
-        if (c < N)
-            store_partial<Arch>(finish_columns<Arch>(load_partial<Arch>(row + c, N - c, 0.0f), epilogue, m, c, N),
-                                row + c, N - c);
+        for (int64_t c = 0; c < N; c += L)
+            store_columns<Arch>(finish_columns<Arch>(load_columns<Arch>(row, c, N), epilogue, m, c, N), row, c, N);
     }
 }
 

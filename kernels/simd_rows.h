@@ -9,40 +9,33 @@
 
 namespace ember::kernels::EMBER_ISA_NS {
 
-// Like torch: subtract the row max before exp, then scale by 1 / sum.
+template <class Arch>
+float row_max(const float* row, int64_t cols) {
+    using Batch = xsimd::batch<float, Arch>;
+    constexpr float lowest = -std::numeric_limits<float>::infinity();
+    Batch vmax(lowest);
+    for (int64_t i = 0; i < cols; i += Batch::size) vmax = xsimd::max(vmax, load_columns<Arch>(row, i, cols, lowest));
+    return reduce_max<Arch>(vmax);
+}
+
+// Like torch: subtract the row max before exp, then scale by 1 / sum. Padding
+// lanes are -inf, whose exp adds nothing to the sum.
 template <class Arch>
 EMBER_KERNEL void softmax(float* x, int64_t ldx, int64_t rows, int64_t cols) {
     using Batch = xsimd::batch<float, Arch>;
     constexpr int64_t L = Batch::size;
     constexpr float lowest = -std::numeric_limits<float>::infinity();
-    const int64_t body = cols / L * L, tail = cols - body;
     for (int64_t r = 0; r < rows; ++r) {
         float* row = x + r * ldx;
-        Batch vmax(lowest);
-        for (int64_t i = 0; i < body; i += L)
-            vmax = xsimd::max(vmax, Batch::load_unaligned(row + i));
-        if (tail) vmax = xsimd::max(vmax, load_partial<Arch>(row + body, tail, lowest));
-        const Batch max(reduce_max<Arch>(vmax));
-
+        const Batch max(row_max<Arch>(row, cols));
         Batch vsum(0.0f);
-        for (int64_t i = 0; i < body; i += L) {
-            const Batch e = xsimd::exp(Batch::load_unaligned(row + i) - max);
-            e.store_unaligned(row + i);
-            vsum += e;
-        }
-        if (tail) {
-            // Padding lanes are -inf, whose exp adds nothing to the sum.
-            const Batch e = xsimd::exp(load_partial<Arch>(row + body, tail, lowest) - max);
-            store_partial<Arch>(e, row + body, tail);
+        for (int64_t i = 0; i < cols; i += L) {
+            const Batch e = xsimd::exp(load_columns<Arch>(row, i, cols, lowest) - max);
+            store_columns<Arch>(e, row, i, cols);
             vsum += e;
         }
         const Batch scale(1.0f / xsimd::hadd(vsum));
-        for (int64_t i = 0; i < body; i += L)
-            (Batch::load_unaligned(row + i) * scale).store_unaligned(row + i);
-        if (tail) {
-            const Batch v = load_partial<Arch>(row + body, tail, 0.0f);
-            store_partial<Arch>(v * scale, row + body, tail);
-        }
+        for (int64_t i = 0; i < cols; i += L) store_columns<Arch>(load_columns<Arch>(row, i, cols) * scale, row, i, cols);
     }
 }
 
@@ -52,25 +45,14 @@ EMBER_KERNEL void log_softmax(float* x, int64_t ldx, int64_t rows, int64_t cols)
     using Batch = xsimd::batch<float, Arch>;
     constexpr int64_t L = Batch::size;
     constexpr float lowest = -std::numeric_limits<float>::infinity();
-    const int64_t body = cols / L * L, tail = cols - body;
     for (int64_t r = 0; r < rows; ++r) {
         float* row = x + r * ldx;
-        Batch vmax(lowest);
-        for (int64_t i = 0; i < body; i += L)
-            vmax = xsimd::max(vmax, Batch::load_unaligned(row + i));
-        if (tail) vmax = xsimd::max(vmax, load_partial<Arch>(row + body, tail, lowest));
-        const Batch max(reduce_max<Arch>(vmax));
-
+        const Batch max(row_max<Arch>(row, cols));
         Batch vsum(0.0f);
-        for (int64_t i = 0; i < body; i += L) vsum += xsimd::exp(Batch::load_unaligned(row + i) - max);
-        if (tail) vsum += xsimd::exp(load_partial<Arch>(row + body, tail, lowest) - max);
+        for (int64_t i = 0; i < cols; i += L) vsum += xsimd::exp(load_columns<Arch>(row, i, cols, lowest) - max);
         const Batch log_sum(std::log(xsimd::hadd(vsum)));
-        for (int64_t i = 0; i < body; i += L)
-            (Batch::load_unaligned(row + i) - max - log_sum).store_unaligned(row + i);
-        if (tail) {
-            const Batch v = load_partial<Arch>(row + body, tail, 0.0f);
-            store_partial<Arch>(v - max - log_sum, row + body, tail);
-        }
+        for (int64_t i = 0; i < cols; i += L)
+            store_columns<Arch>(load_columns<Arch>(row, i, cols) - max - log_sum, row, i, cols);
     }
 }
 
