@@ -130,6 +130,7 @@ void packed_blocked(const float* A, int64_t lda, const float* W, const float* bi
     // and 20: 1.2-1.3x faster than splitting K.
     const bool few_tiles = M <= 4 * MR;
     const int64_t k_block = few_tiles ? K : kPackedKc;
+    const bool finishes = has_effect(epilogue);
     alignas(64) float packed_a[kPackedMc * kPackedKc];
     for (int64_t k0 = 0; k0 < K; k0 += k_block) {
         const int64_t kc = K - k0 < k_block ? K - k0 : k_block;
@@ -148,7 +149,7 @@ void packed_blocked(const float* A, int64_t lda, const float* W, const float* bi
                     float* c = C + (m0 + m) * ldc + n;
                     LinearEpilogue tile_epilogue = epilogue;
                     if (epilogue.residual) tile_epilogue.residual += (m0 + m) * epilogue.ld_residual + n;
-                    const LinearEpilogue* finish = last && has_effect(epilogue) ? &tile_epilogue : nullptr;
+                    const LinearEpilogue* finish = last && finishes ? &tile_epilogue : nullptr;
                     if (few_tiles)
                         packed_edge<Arch, MR, NP>(r, np, A + (m0 + m) * lda + k0, lda, 1, w, panel_stride, kc,
                                                   k0 == 0, b, finish, c, ldc, valid, m == 0);

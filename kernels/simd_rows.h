@@ -14,7 +14,8 @@ float row_max(const float* row, int64_t cols) {
     using Batch = xsimd::batch<float, Arch>;
     constexpr float lowest = -std::numeric_limits<float>::infinity();
     Batch vmax(lowest);
-    for (int64_t i = 0; i < cols; i += Batch::size) vmax = xsimd::max(vmax, load_columns<Arch>(row, i, cols, lowest));
+    for (int64_t i = 0; i < cols; i += Batch::size)
+        vmax = xsimd::max(vmax, load_columns<Arch>(row, i, cols, lowest));
     return reduce_max<Arch>(vmax);
 }
 
@@ -35,7 +36,8 @@ EMBER_KERNEL void softmax(float* x, int64_t ldx, int64_t rows, int64_t cols) {
             vsum += e;
         }
         const Batch scale(1.0f / xsimd::hadd(vsum));
-        for (int64_t i = 0; i < cols; i += L) store_columns<Arch>(load_columns<Arch>(row, i, cols) * scale, row, i, cols);
+        for (int64_t i = 0; i < cols; i += L)
+            store_columns<Arch>(load_columns<Arch>(row, i, cols) * scale, row, i, cols);
     }
 }
 
