@@ -151,6 +151,26 @@ ember_status ember_stream_reset(ember_stream* stream) {
     });
 }
 
+ember_status ember_stream_set_streaming_search(ember_stream* stream, ember_streaming_search search) {
+    EMBER_REQUIRE_STREAM("ember_stream_set_streaming_search");
+    if (search != EMBER_SEARCH_TORCHAUDIO && search != EMBER_SEARCH_CARRY_PREDICTOR &&
+        search != EMBER_SEARCH_CARRY_BEAM)
+        return set_error(EMBER_ERROR_INVALID_ARGUMENT, "ember_stream_set_streaming_search: unknown search " +
+                                                           std::to_string(static_cast<int>(search)));
+    ember::RecognizerOptions& options = stream->recognizer.options;
+    if (!options.streaming)
+        return set_error(EMBER_ERROR_INVALID_ARGUMENT,
+                         "ember_stream_set_streaming_search: the stream does not stream (params.streaming = 0)");
+    const ember::Stream& s = stream->stream;
+    if (s.input_rate != 0 || s.input_done)
+        return set_error(EMBER_ERROR, "ember_stream_set_streaming_search: the stream has audio already; call "
+                                      "ember_stream_reset first");
+    options.search.carry_predictor = search == EMBER_SEARCH_CARRY_PREDICTOR;
+    options.search.carry_beam = search == EMBER_SEARCH_CARRY_BEAM;
+    stream->stream.decoder.options = options.search;  // the decoder keeps its own copy
+    return EMBER_OK;
+}
+
 ember_status ember_stream_batch_create(const ember_model* model, size_t capacity, ember_stream_batch** batch) {
     if (!batch) return set_error(EMBER_ERROR_INVALID_ARGUMENT, "ember_stream_batch_create: batch is NULL");
     *batch = nullptr;

@@ -109,6 +109,22 @@ EMBER_API ember_status ember_stream_token(const ember_stream* stream, size_t ind
 /* Ready for a new utterance. */
 EMBER_API ember_status ember_stream_reset(ember_stream* stream);
 
+/* How a streaming stream's beam search goes on from one chunk to the next. */
+typedef enum ember_streaming_search {
+    /* Default, torchaudio's RNNTBeamSearch.infer: each chunk's search starts from the best
+       hypothesis of the chunk before, feeding its last token through the predictor again. */
+    EMBER_SEARCH_TORCHAUDIO = 0,
+    /* From the best hypothesis's own predictor state (the token is not fed twice). */
+    EMBER_SEARCH_CARRY_PREDICTOR = 1,
+    /* The whole beam carried on, each hypothesis with its own predictor state: the final text
+       is the non-streaming search's over the streaming encoder's frames; partial texts may be
+       revised by later chunks. */
+    EMBER_SEARCH_CARRY_BEAM = 2
+} ember_streaming_search;
+
+/* Sets a streaming stream's search, before its first audio or after ember_stream_reset. */
+EMBER_API ember_status ember_stream_set_streaming_search(ember_stream* stream, ember_streaming_search search);
+
 typedef struct ember_stream_batch ember_stream_batch;
 
 /* Scratch for decoding streaming streams of one model together, up to capacity (>= 1)

@@ -234,6 +234,32 @@ void reserve_for_streaming(Decoder& d) {
     }
 }
 
+// The frame loop of _search (rnnt_decoder.py:241) from the hypotheses in
+// scratch.b, the frames numbered on from d.frames_searched; scratch.b then
+// holds the result (for continue_search) and decoder.hypotheses its copy.
+const std::vector<Hypothesis>& search_frames(Decoder& d, const Tensor& encoder_out) {
+    SearchScratch& s = d.scratch;
+    for (int64_t row = 0; row < encoder_out.rows; ++row) {
+        const float* frame = encoder_out.row(row);
+        const int64_t t = d.frames_searched + row;
+        s.a.assign(s.b.begin(), s.b.end());
+        s.b.clear();
+        for (int64_t symbols = 0; !s.a.empty();) {
+            score_hypotheses(d, frame, t, s.a);
+            extend_with_blank(d, s.b, s.a);
+            if (symbols == d.options.step_max_tokens) break;
+            release_hopeless(d);
+            extend_with_token(d, frame, t);
+            if (!s.a.empty()) ++symbols;
+        }
+        keep_top_by_key(d);
+        release_slots_except(d.slots, d.tree, s.b);
+    }
+    d.frames_searched += encoder_out.rows;
+    write_hypotheses(d, s.b);
+    return d.hypotheses;
+}
+
 }  // namespace
 
 void check_search_options(const ModelMetadata& metadata, const SearchOptions& options) {
@@ -283,26 +309,18 @@ const std::vector<Hypothesis>& search(Decoder& d, const Tensor& encoder_out, con
                 seed_slot, " is not one of the decoder's ", d.slots.info.size(), " slots");
     const int64_t token = seed ? seed->tokens.back() : d.model->metadata.blank;
     // _search (rnnt_decoder.py:230).
-    SearchScratch& s = d.scratch;
-    s.b.assign(1, initial_hypothesis(d, token, static_cast<int32_t>(seed_slot)));
-    release_slots_except(d.slots, d.tree, s.b);
-    for (int64_t t = 0; t < encoder_out.rows; ++t) {
-        const float* frame = encoder_out.row(t);
-        s.a.assign(s.b.begin(), s.b.end());
-        s.b.clear();
-        for (int64_t symbols = 0; !s.a.empty();) {
-            score_hypotheses(d, frame, t, s.a);
-            extend_with_blank(d, s.b, s.a);
-            if (symbols == d.options.step_max_tokens) break;
-            release_hopeless(d);
-            extend_with_token(d, frame, t);
-            if (!s.a.empty()) ++symbols;
-        }
-        keep_top_by_key(d);
-        release_slots_except(d.slots, d.tree, s.b);
-    }
-    write_hypotheses(d, s.b);
-    return d.hypotheses;
+    d.scratch.b.assign(1, initial_hypothesis(d, token, static_cast<int32_t>(seed_slot)));
+    release_slots_except(d.slots, d.tree, d.scratch.b);
+    d.frames_searched = 0;
+    return search_frames(d, encoder_out);
+}
+
+const std::vector<Hypothesis>& continue_search(Decoder& d, const Tensor& encoder_out) {
+    EMBER_CHECK(encoder_out.cols == d.model->config().encoding_dim, "continue_search: encoder frames have ",
+                encoder_out.cols, " values, the model's encoding_dim is ", d.model->config().encoding_dim);
+    EMBER_CHECK(!d.tree.prefixes.empty(), "continue_search: the decoder has no search to continue");
+    compact_tree(d.tree, d.slots, d.scratch.b, d.scratch.renumbered);
+    return search_frames(d, encoder_out);
 }
 
 }  // namespace ember

@@ -31,6 +31,14 @@ struct SearchOptions {
     // hears its last token twice at every chunk boundary, which costs
     // accuracy (models/MODEL_CARD.md).
     bool carry_predictor = false;
+    // Streaming (the Recognizer): every chunk after the first continues the
+    // search from the whole beam of the chunk before, each hypothesis with
+    // its own predictor state (continue_search), instead of restarting from
+    // the best one. Not torchaudio's infer: the result is what _search gives
+    // over all the chunks' encoder frames at once, the non-streaming search
+    // of the streaming encoder's output; the partial text is the best
+    // hypothesis's so far, which later chunks may revise.
+    bool carry_beam = false;
 };
 
 // Throws ember::Error when the model or options cannot be searched as
@@ -76,6 +84,7 @@ struct Decoder {
     Tensor log_probs;  // (beam, num_symbols)
     std::vector<Hypothesis> hypotheses;  // the latest search's result
     std::vector<Hypothesis> spare;       // hypotheses' storage not in the result
+    int64_t frames_searched = 0;         // by the latest search and the continue_search calls after it
     SearchStats stats;
 };
 
@@ -90,5 +99,16 @@ Decoder make_decoder(const Model& model, const SearchOptions& options);
 // order (best first by score / (tokens + 1)): decoder.hypotheses, whose
 // contents and slots stay valid until the next search call.
 const std::vector<Hypothesis>& search(Decoder& decoder, const Tensor& encoder_out, const Hypothesis* seed);
+
+// The decoder's latest search carried on over more frames, from every
+// hypothesis it returned, as if those frames had followed the others in
+// one call: search(a) then continue_search(b) returns what search(a + b)
+// does, bit for bit. Frames are numbered on from the first of that search
+// (Hypothesis::frames). Sequences no hypothesis or predictor slot refers to
+// any more are forgotten first: the decoder holds the beam's own token
+// histories (which grow with the transcript, and may allocate) and one
+// call's other sequences, however long the input. Throws ember::Error when
+// there is no search to continue.
+const std::vector<Hypothesis>& continue_search(Decoder& decoder, const Tensor& encoder_out);
 
 }  // namespace ember

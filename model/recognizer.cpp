@@ -72,14 +72,24 @@ Tensor encoded_view(Stream& s) {
 }
 
 // The transcribed chunk -> a search seeded with the best hypothesis so far
-// (RNNTBeamSearch.infer) -> the chunk's text.
+// (RNNTBeamSearch.infer) -> the chunk's text, appended. With carry_beam, the
+// search carried on from the whole beam instead -> the best hypothesis's
+// text so far, which replaces the last.
 void search_chunk(Stream& s) {
     const Tensor encoder_out = encoded_view(s);
-    // The seed is the decoder's own best of the chunk before, read before this search replaces it.
-    const Hypothesis* seed = s.chunks > 0 ? &s.decoder.hypotheses.front() : nullptr;
-    const std::vector<Hypothesis>& hypotheses = search(s.decoder, encoder_out, seed);
-    append_best(s, s.chunks * encoder_out.rows);
-    s.text += text_of(model_of(s), hypotheses.front().tokens, false);
+    if (s.recognizer->options.search.carry_beam && s.chunks > 0) {
+        const std::vector<Hypothesis>& hypotheses = continue_search(s.decoder, encoder_out);
+        s.current.tokens.clear();
+        s.current.times.clear();
+        append_best(s, 0);  // its frames are numbered from the first chunk's
+        s.text = text_of(model_of(s), hypotheses.front().tokens, false);
+    } else {
+        // The seed is the decoder's own best of the chunk before, read before this search replaces it.
+        const Hypothesis* seed = s.chunks > 0 ? &s.decoder.hypotheses.front() : nullptr;
+        const std::vector<Hypothesis>& hypotheses = search(s.decoder, encoder_out, seed);
+        append_best(s, s.chunks * encoder_out.rows);
+        s.text += text_of(model_of(s), hypotheses.front().tokens, false);
+    }
     s.current.text = strip_whitespace(s.text, true, false);
     ++s.chunks;
 }

@@ -25,7 +25,11 @@
 // transcriber with its state carried and a beam search seeded with the best
 // hypothesis of the chunk before (RNNTBeamSearch.infer); each chunk's best
 // hypothesis is detokenized without stripping and appended, and the whole is
-// stripped at the end. Non-streaming mode waits for input_finished, then runs
+// stripped at the end. With SearchOptions::carry_beam the search instead
+// carries on from the whole beam at every chunk (continue_search), and the
+// text is the best hypothesis's so far: later chunks may revise it, and
+// the final text is that of the non-streaming search over the streaming
+// encoder's frames. Non-streaming mode waits for input_finished, then runs
 // the feature extractor, RNNT.transcribe and RNNTBeamSearch.forward once.
 #pragma once
 

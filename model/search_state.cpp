@@ -109,4 +109,57 @@ void unlink_slots(SlotPool& p, int32_t held) {
     if (held >= 0) hold_slot(p, held);
 }
 
+namespace {
+
+constexpr int32_t kDropped = -1, kKept = -2;
+
+// Marks `node` and its ancestors kept, stopping at one already marked.
+template <class Node>
+void keep_with_ancestors(const std::vector<Node>& nodes, std::vector<int32_t>& renumbered, int32_t node) {
+    for (; node >= 0 && renumbered[static_cast<size_t>(node)] == kDropped;
+         node = nodes[static_cast<size_t>(node)].parent)
+        renumbered[static_cast<size_t>(node)] = kKept;
+}
+
+// Moves the kept nodes to the front in order (a parent always precedes its
+// children, so its new number is known) and gives each its new number.
+template <class Node>
+void renumber(std::vector<Node>& nodes, std::vector<int32_t>& renumbered) {
+    int32_t count = 0;
+    for (size_t i = 0; i < nodes.size(); ++i) {
+        if (renumbered[i] == kDropped) continue;
+        Node node = nodes[i];
+        if (node.parent >= 0) node.parent = renumbered[static_cast<size_t>(node.parent)];
+        nodes[static_cast<size_t>(count)] = node;
+        renumbered[i] = count++;
+    }
+    nodes.resize(static_cast<size_t>(count));
+}
+
+}  // namespace
+
+void compact_tree(SearchTree& tree, SlotPool& slots, std::vector<SearchHypothesis>& kept,
+                  std::vector<int32_t>& renumbered) {
+    renumbered.assign(tree.prefixes.size(), kDropped);
+    for (const SearchHypothesis& h : kept) keep_with_ancestors(tree.prefixes, renumbered, h.prefix);
+    for (const SlotInfo& info : slots.info) keep_with_ancestors(tree.prefixes, renumbered, info.prefix);
+    renumber(tree.prefixes, renumbered);
+    for (Prefix& p : tree.prefixes) p.first_child = p.next_sibling = -1;
+    for (size_t i = 0; i < tree.prefixes.size(); ++i) {
+        Prefix& p = tree.prefixes[i];
+        if (p.parent < 0) continue;
+        Prefix& parent = tree.prefixes[static_cast<size_t>(p.parent)];
+        p.next_sibling = parent.first_child;
+        parent.first_child = static_cast<int32_t>(i);
+    }
+    for (SearchHypothesis& h : kept) h.prefix = renumbered[static_cast<size_t>(h.prefix)];
+    for (SlotInfo& info : slots.info)
+        if (info.prefix >= 0) info.prefix = renumbered[static_cast<size_t>(info.prefix)];
+
+    renumbered.assign(tree.emissions.size(), kDropped);
+    for (const SearchHypothesis& h : kept) keep_with_ancestors(tree.emissions, renumbered, h.emission);
+    renumber(tree.emissions, renumbered);
+    for (SearchHypothesis& h : kept) h.emission = renumbered[static_cast<size_t>(h.emission)];
+}
+
 }  // namespace ember

@@ -100,6 +100,13 @@ void release_slots_except(SlotPool& p, const SearchTree& tree, const std::vector
 // except `held` (-1: none), which stays held.
 void unlink_slots(SlotPool& p, int32_t held);
 
+// Forgets every sequence that neither a hypothesis of `kept` nor a slot
+// holds (nor one of their longer sequences), and every emission `kept` does
+// not lead to; the rest are renumbered in their order (a parent still before
+// its children) and `kept` and the slots follow. `renumbered` is scratch.
+void compact_tree(SearchTree& tree, SlotPool& slots, std::vector<SearchHypothesis>& kept,
+                  std::vector<int32_t>& renumbered);
+
 // The search's per-round lists and scratch; vectors only grow.
 struct SearchScratch {
     std::vector<SearchHypothesis> a, b, extended;  // a_hypos, b_hypos, the next a_hypos
@@ -114,6 +121,7 @@ struct SearchScratch {
     std::vector<float*> states_out;
     std::vector<float> keys;             // top_by_key
     std::vector<int64_t> order;
+    std::vector<int32_t> renumbered;     // compact_tree
 };
 
 }  // namespace ember

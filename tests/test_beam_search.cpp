@@ -2,7 +2,8 @@
 // transliteration of RNNTBeamSearch._search): the same hypotheses bit for bit
 // (tokens, frames, float32 scores, order) over the decoder fixture models,
 // beams from 1 to the whole vocabulary, temperatures, step_max_tokens,
-// streaming with the decoder's own best hypothesis as the seed, and models
+// streaming with the decoder's own best hypothesis as the seed, streaming
+// with the whole beam carried on (continue_search), and models
 // whose tied log-probabilities make the ranking fall back to every score.
 #include <catch2/catch.hpp>
 
@@ -57,19 +58,31 @@ void require_identical(const std::vector<ember::Hypothesis>& got, const std::vec
     }
 }
 
-// Both searches over the frames, whole or in streaming chunks seeded with the
-// previous chunk's best (the decoder's own hypothesis), compared after every call.
+enum class Mode { whole, seeded, carried };
+
+// Both searches over the frames: whole; or in streaming chunks, each seeded
+// with the previous chunk's best (the decoder's own hypothesis); or carried
+// on from chunk to chunk by continue_search, which must equal the reference
+// search over all the frames so far. Compared after every call.
 void compare(const ember::Model& model, const std::vector<float>& frames, int64_t rows,
-             const ember::SearchOptions& options, bool streaming, ember::SearchStats& stats) {
+             const ember::SearchOptions& options, Mode mode, ember::SearchStats& stats) {
     const int64_t E = model.config().encoding_dim;
     ember::Decoder decoder = ember::make_decoder(model, options);
     ember::test::ReferenceDecoder reference = ember::test::make_reference_decoder(model, options);
-    const int64_t step = streaming ? ember::chunk_output_rows(model.config()) : rows;
+    const int64_t step = mode == Mode::whole ? rows : ember::chunk_output_rows(model.config());
     std::vector<ember::Hypothesis> want;
     for (int64_t start = 0; start < rows; start += step) {
         INFO("frames from " << start);
-        const ember::Tensor x{const_cast<float*>(frames.data()) + start * E, std::min(step, rows - start), E, E};
-        const bool seeded = streaming && start > 0;
+        const int64_t count = std::min(step, rows - start);
+        const ember::Tensor x{const_cast<float*>(frames.data()) + start * E, count, E, E};
+        if (mode == Mode::carried) {
+            const ember::Tensor so_far{const_cast<float*>(frames.data()), start + count, E, E};
+            want = ember::test::reference_search(reference, so_far, nullptr);
+            require_identical(start == 0 ? ember::search(decoder, x, nullptr) : ember::continue_search(decoder, x),
+                              want);
+            continue;
+        }
+        const bool seeded = mode == Mode::seeded && start > 0;
         want = ember::test::reference_search(reference, x, seeded ? &want.front() : nullptr);
         require_identical(ember::search(decoder, x, seeded ? &decoder.hypotheses.front() : nullptr), want);
     }
@@ -88,10 +101,10 @@ ember::SearchStats compare_all(const ember::Model& model, const std::string& nam
         for (int64_t beam : {int64_t{1}, int64_t{2}, int64_t{4}, symbols - 1}) {
             for (int64_t step_max : {0, 1, 100}) {
                 for (float temperature : {1.0f, 0.7f}) {
-                    for (bool streaming : {false, true}) {
+                    for (Mode mode : {Mode::whole, Mode::seeded, Mode::carried}) {
                         INFO("gain " << gain << ", beam " << beam << ", step_max_tokens " << step_max
-                                     << ", temperature " << temperature << (streaming ? ", streaming" : ""));
-                        compare(model, frames, rows, {beam, temperature, step_max}, streaming, stats);
+                                     << ", temperature " << temperature << ", mode " << static_cast<int>(mode));
+                        compare(model, frames, rows, {beam, temperature, step_max}, mode, stats);
                     }
                 }
             }
@@ -155,4 +168,54 @@ TEST_CASE("search ranks tied scores as its reference twin does", "[decoder]") {
         const ember::SearchStats stats = compare_all(model, name);
         CHECK(stats.full_rankings > 0);
     }
+}
+
+TEST_CASE("continue_search forgets the sequences no hypothesis or slot holds", "[decoder]") {
+    const ember::Model model = load_decoder_fixture("ln_1lstm");
+    int64_t rows = 0;
+    const std::vector<float> once = encoder_frames(model, "ln_1lstm", 4.0f, rows);
+    std::vector<float> frames;
+    for (int repeat = 0; repeat < 8; ++repeat) frames.insert(frames.end(), once.begin(), once.end());
+    const int64_t E = model.config().encoding_dim, step = ember::chunk_output_rows(model.config());
+    ember::Decoder decoder = ember::make_decoder(model, {4, 1.0f, 100});
+    for (int64_t start = 0; start < 8 * rows; start += step) {
+        const ember::Tensor x{frames.data() + start * E, std::min(step, 8 * rows - start), E, E};
+        if (start == 0) ember::search(decoder, x, nullptr);
+        else ember::continue_search(decoder, x);
+    }
+    const std::vector<ember::Hypothesis> before = decoder.hypotheses;
+    const size_t grown = decoder.tree.prefixes.size();
+    // No frames: only the forgetting.
+    require_identical(ember::continue_search(decoder, {frames.data(), 0, E, E}), before);
+    const ember::SearchTree& tree = decoder.tree;
+    std::vector<bool> held(tree.prefixes.size()), led_to(tree.emissions.size());
+    auto hold = [&](int32_t p) {
+        for (; p >= 0; p = tree.prefixes[static_cast<size_t>(p)].parent) held[static_cast<size_t>(p)] = true;
+    };
+    for (const ember::SearchHypothesis& h : decoder.scratch.b) {
+        hold(h.prefix);
+        for (int32_t e = h.emission; e >= 0; e = tree.emissions[static_cast<size_t>(e)].parent)
+            led_to[static_cast<size_t>(e)] = true;
+    }
+    for (const ember::SlotInfo& info : decoder.slots.info) hold(info.prefix);
+    CHECK(std::count(held.begin(), held.end(), true) == static_cast<std::ptrdiff_t>(held.size()));
+    CHECK(std::count(led_to.begin(), led_to.end(), true) == static_cast<std::ptrdiff_t>(led_to.size()));
+    CHECK(tree.prefixes.size() < grown);
+    for (size_t p = 0; p < tree.prefixes.size(); ++p) {  // the links agree after renumbering
+        const int32_t slot = tree.prefixes[p].slot;
+        if (slot >= 0) CHECK(decoder.slots.info[static_cast<size_t>(slot)].prefix == static_cast<int32_t>(p));
+        for (int32_t c = tree.prefixes[p].first_child; c >= 0; c = tree.prefixes[static_cast<size_t>(c)].next_sibling)
+            CHECK(tree.prefixes[static_cast<size_t>(c)].parent == static_cast<int32_t>(p));
+    }
+    // Tokens emitted in every repetition: the test proves nothing on a silent search.
+    CHECK(before.front().tokens.size() > 8);
+}
+
+TEST_CASE("continue_search needs a search to continue", "[decoder]") {
+    const ember::Model model = load_decoder_fixture("ln_1lstm");
+    ember::Decoder decoder = ember::make_decoder(model, {});
+    std::vector<float> frame(static_cast<size_t>(model.config().encoding_dim));
+    REQUIRE_THROWS_WITH(ember::continue_search(decoder, {frame.data(), 1, model.config().encoding_dim,
+                                                         model.config().encoding_dim}),
+                        Catch::Contains("no search to continue"));
 }

@@ -178,9 +178,12 @@ TEST_CASE("flags, paths and verbs are checked", "[cli]") {
     require_clean_failure(run_ember("encode " + good_model() + " --features"), "needs a value", 2);
     require_clean_failure(run_ember("encode " + good_model() + " --out x.npy"), "--features", 2);
     for (const std::string& verb : {"transcribe " + good_model() + " x.wav", "eval " + good_model() + " --manifest x.tsv",
-                                   "decode " + good_model() + " --features x.npy"})
+                                   "decode " + good_model() + " --features x.npy"}) {
         require_clean_failure(run_ember(verb + " --carry-predictor"), "--carry-predictor applies to --streaming only",
                               2);
+        require_clean_failure(run_ember(verb + " --carry-beam"), "--carry-beam applies to --streaming only", 2);
+        require_clean_failure(run_ember(verb + " --streaming --carry-beam --carry-predictor"), "give one", 2);
+    }
     require_clean_failure(run_ember("info /nonexistent/model.ember"), "No such file");
     require_clean_failure(run_ember("info " + scratch("")), "directory");
     require_clean_failure(run_ember(encode_args(good_model(), fixture(kCase + "/features.npy")).replace(

@@ -98,6 +98,15 @@ bool carry_predictor(const ParsedArgs& parsed) {
     return true;
 }
 
+bool carry_beam(const ParsedArgs& parsed) {
+    if (!parsed.has("--carry-beam")) return false;
+    if (!parsed.has("--streaming")) throw UsageError("--carry-beam applies to --streaming only");
+    if (parsed.has("--carry-predictor"))
+        throw UsageError("--carry-beam and --carry-predictor: give one (--carry-beam carries every hypothesis's "
+                         "predictor state)");
+    return true;
+}
+
 void check_input_file(const std::string& path) {
     struct stat info;
     if (stat(path.c_str(), &info) != 0) fail(path, ": ", std::strerror(errno));

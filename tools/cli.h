@@ -40,14 +40,20 @@ struct ParsedArgs {
     double number(const std::string& name, double fallback, double min, double max) const;
 };
 
-// The search flag of transcribe, eval and decode: --carry-predictor (given
-// with --streaming only; UsageError otherwise).
+// The streaming search flags of transcribe, eval and decode:
+// --carry-predictor and --carry-beam (each given with --streaming only, not
+// both; UsageError otherwise).
 // A macro so that each verb's usage literal can include it.
 #define EMBER_CARRY_PREDICTOR_HELP                                                                    \
     "  --carry-predictor    with --streaming: start each chunk's search from the best hypothesis's\n" \
     "                       own predictor state; torchaudio feeds its last token again, which\n"      \
-    "                       costs accuracy (transcripts then differ from torchaudio's)\n"
+    "                       costs accuracy (transcripts then differ from torchaudio's)\n"            \
+    "  --carry-beam         with --streaming: carry the whole beam from chunk to chunk, each\n"      \
+    "                       hypothesis with its own predictor state: the final text is the\n"        \
+    "                       non-streaming search's over the streaming encoder's frames; partial\n"   \
+    "                       texts may be revised by later chunks (not torchaudio's streaming search)\n"
 bool carry_predictor(const ParsedArgs& parsed);
+bool carry_beam(const ParsedArgs& parsed);
 
 // Unknown options, a missing value or a repeated option throw UsageError.
 // "--help" / "-h" anywhere sets `help`.

@@ -18,7 +18,7 @@ namespace {
 
 const char* kUsage =
     "usage: ember decode MODEL.ember --features IN.npy [--beam K] [--streaming] [--temperature T]\n"
-    "                    [--step-max-tokens N] [--carry-predictor] [--threads N] [--json]\n\n"
+    "                    [--step-max-tokens N] [--carry-predictor | --carry-beam] [--threads N] [--json]\n\n"
     "Runs the transcriber and RNN-T beam search (torchaudio's RNNTBeamSearch) on float32\n"
     "features (T, input_dim) whose last right_context_length frames are the right context.\n\n"
     "  --features IN.npy      float32, C order, shape (T, input_dim)\n"
@@ -64,7 +64,7 @@ int decode(const Args& args) {
                                                           {"--streaming", false},
                                                           {"--temperature"},
                                                           {"--step-max-tokens"},
-                                                          {"--carry-predictor", false},
+                                                          {"--carry-predictor", false}, {"--carry-beam", false},
                                                           {"--json", false}, {"--threads"}});
     if (parsed.help) {
         std::fputs(kUsage, stdout);
@@ -78,6 +78,7 @@ int decode(const Args& args) {
     options.temperature = static_cast<float>(parsed.number("--temperature", 1.0, 1e-6, 1e6));
     options.step_max_tokens = parsed.integer("--step-max-tokens", 100, 0, 1 << 20);
     options.carry_predictor = cli::carry_predictor(parsed);
+    options.carry_beam = cli::carry_beam(parsed);
     const bool json = parsed.has("--json"), streaming = parsed.has("--streaming");
     cli::check_input_file(model_path);
     cli::check_input_file(features_path);
@@ -117,9 +118,13 @@ int decode(const Args& args) {
     for (int64_t k = 0; k < chunks; ++k) {
         fill_chunk(features, c, k, chunk);
         transcribe_chunk(stream, {chunk.data(), chunk_frames, c.input_dim, c.input_dim}, encoder_out);
-        // infer seeds each chunk's search with the best hypothesis so far.
-        hypotheses = search(decoder, encoder_out, hypotheses.empty() ? nullptr : &hypotheses.front());
+        // infer seeds each chunk's search with the best hypothesis so far;
+        // --carry-beam carries the whole beam on, its best being the whole path so far.
+        const bool carried = options.carry_beam && k > 0;
+        hypotheses = carried ? continue_search(decoder, encoder_out)
+                             : search(decoder, encoder_out, hypotheses.empty() ? nullptr : &hypotheses.front());
         const std::vector<int64_t>& best = hypotheses.front().tokens;
+        if (carried) emitted.clear();
         emitted.insert(emitted.end(), best.begin() + 1, best.end());
         if (json) {
             std::printf("%s", k ? ", " : "");

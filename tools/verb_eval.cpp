@@ -24,7 +24,7 @@ namespace {
 
 const char* kUsage =
     "usage: ember eval MODEL.ember --manifest LIST.tsv [--streaming] [--beam K] [--threads N] [--json]\n"
-    "                  [--carry-predictor] [--max-wer P] [--max-cer P]\n\n"
+    "                  [--carry-predictor | --carry-beam] [--max-wer P] [--max-cer P]\n\n"
     "Transcribes every WAV file of LIST.tsv ('path<TAB>reference text' per line; relative paths\n"
     "are relative to the list's directory) as `ember transcribe` would, and prints the word and\n"
     "character error rates: edit distances over the normalised texts (lower-case, punctuation\n"
@@ -73,11 +73,12 @@ std::vector<Scored> score_all(const Recognizer& recognizer, const std::vector<ev
 
 void print_json(const std::vector<eval::ManifestEntry>& entries, const std::vector<Scored>& scored,
                 const eval::ErrorCounts& total, const RecognizerOptions& options) {
-    std::printf("{\"utterances\": %zu, \"streaming\": %s, \"beam\": %lld, \"carry_predictor\": %s, \"wer\": %.4f, "
+    std::printf("{\"utterances\": %zu, \"streaming\": %s, \"beam\": %lld, \"carry_predictor\": %s, "
+                "\"carry_beam\": %s, \"wer\": %.4f, "
                 "\"cer\": %.4f, \"word_errors\": %lld, \"words\": %lld, \"char_errors\": %lld, \"chars\": %lld, "
                 "\"results\": [",
                 entries.size(), options.streaming ? "true" : "false", static_cast<long long>(options.search.beam),
-                options.search.carry_predictor ? "true" : "false",
+                options.search.carry_predictor ? "true" : "false", options.search.carry_beam ? "true" : "false",
                 eval::word_error_rate(total), eval::char_error_rate(total), static_cast<long long>(total.word_errors),
                 static_cast<long long>(total.words), static_cast<long long>(total.char_errors),
                 static_cast<long long>(total.chars));
@@ -98,7 +99,7 @@ void print_json(const std::vector<eval::ManifestEntry>& entries, const std::vect
 int eval(const Args& args) {
     const cli::ParsedArgs parsed = cli::parse_args(
         args, {{"--manifest"}, {"--streaming", false}, {"--beam"}, {"--threads"}, {"--json", false}, {"--max-wer"},
-               {"--max-cer"}, {"--carry-predictor", false}});
+               {"--max-cer"}, {"--carry-predictor", false}, {"--carry-beam", false}});
     if (parsed.help) {
         std::fputs(kUsage, stdout);
         return 0;
@@ -109,6 +110,7 @@ int eval(const Args& args) {
     options.streaming = parsed.has("--streaming");
     options.search.beam = parsed.integer("--beam", 10, 1, 1 << 20);
     options.search.carry_predictor = cli::carry_predictor(parsed);
+    options.search.carry_beam = cli::carry_beam(parsed);
     const int64_t threads = parsed.integer("--threads", 1, 1, 256);
     // Error rates can pass 100% (insertions), so no bound unless one is given.
     const double max_wer = parsed.number("--max-wer", HUGE_VAL, 0.0, 1e6);

@@ -24,7 +24,7 @@ namespace {
 
 const char* kUsage =
     "usage: ember transcribe MODEL.ember AUDIO... [--streaming] [--beam K] [--threads N] [--json]\n"
-    "                        [--temperature T] [--step-max-tokens N] [--carry-predictor]\n"
+    "                        [--temperature T] [--step-max-tokens N] [--carry-predictor | --carry-beam]\n"
     "                        [--raw-rate R] [--raw-format F]\n\n"
     "Transcribes WAV files (any PCM or float encoding, channels averaged, resampled to the\n"
     "model's rate), or raw PCM from standard input when AUDIO is '-':\n"
@@ -118,7 +118,8 @@ int transcribe_stdin(const Recognizer& recognizer, RawFormat format, int64_t rat
 int transcribe(const Args& args) {
     const cli::ParsedArgs parsed = cli::parse_args(
         args, {{"--streaming", false}, {"--beam"}, {"--threads"}, {"--json", false}, {"--temperature"},
-               {"--step-max-tokens"}, {"--carry-predictor", false}, {"--raw-rate"}, {"--raw-format"}});
+               {"--step-max-tokens"}, {"--carry-predictor", false}, {"--carry-beam", false}, {"--raw-rate"},
+               {"--raw-format"}});
     if (parsed.help) {
         std::fputs(kUsage, stdout);
         return 0;
@@ -130,6 +131,7 @@ int transcribe(const Args& args) {
     options.search.temperature = static_cast<float>(parsed.number("--temperature", 1.0, 1e-6, 1e6));
     options.search.step_max_tokens = parsed.integer("--step-max-tokens", 100, 0, 1 << 20);
     options.search.carry_predictor = cli::carry_predictor(parsed);
+    options.search.carry_beam = cli::carry_beam(parsed);
     const int64_t threads = parsed.integer("--threads", 1, 1, 256);
     const bool json = parsed.has("--json");
     const std::vector<std::string> inputs(parsed.positionals.begin() + 1, parsed.positionals.end());

@@ -6,7 +6,10 @@ feature extractor -> infer with state and the best hypothesis -> token
 processor with lstrip=False, appended, stripped at the end). With
 carry_predictor, infer's _init_b_hypos is replaced by one that starts from the
 seed hypothesis's own predictor output and state instead of feeding its last
-token again: what ember's --carry-predictor does.
+token again: what ember's --carry-predictor does. With carry="beam", the
+chunks go through the transcriber as the streaming loop has them
+(transcribe_streaming, state carried) and one _search runs over all their
+encoder frames at once: what ember's --carry-beam gives.
 """
 
 import torch
@@ -56,10 +59,11 @@ def carry_predictor(decoder):
     return decoder
 
 
-def pipeline_text(model, config, extractors, token_processor, waveform, beam, streaming, carry=False):
+def pipeline_text(model, config, extractors, token_processor, waveform, beam, streaming, carry=None):
+    """carry: None (torchaudio's search), "predictor" or "beam" (streaming only)."""
     full, streaming_extractor = extractors
     decoder = RNNTBeamSearch(model, config["num_symbols"] - 1)
-    if carry:
+    if carry == "predictor":
         carry_predictor(decoder)
     with torch.no_grad():
         if not streaming:
@@ -68,12 +72,19 @@ def pipeline_text(model, config, extractors, token_processor, waveform, beam, st
             return token_processor(hypos[0][0])
         step = config["segment_length"] * HOP
         window = (config["segment_length"] + config["right_context_length"]) * HOP
-        state, hypothesis, transcript = None, None, ""
+        state, hypothesis, transcript, encoded = None, None, "", []
         for i in range(0, len(waveform), step):
             segment = waveform[i:i + window]
             segment = torch.nn.functional.pad(segment, (0, window - len(segment)))
             features, length = streaming_extractor(segment)
+            if carry == "beam":
+                out, _, state = model.transcribe_streaming(features.unsqueeze(0), length, state)
+                encoded.append(out)
+                continue
             hypos, state = decoder.infer(features, length, beam, state=state, hypothesis=hypothesis)
             hypothesis = hypos[0]
             transcript += token_processor(hypothesis[0], lstrip=False)
+        if carry == "beam":
+            hypos = decoder._search(torch.cat(encoded, dim=1), None, beam)
+            return token_processor(hypos[0][0], lstrip=False).strip()
         return transcript.strip()

@@ -5,7 +5,8 @@ reads its config, weights and global stats), so the comparison needs nothing
 but what the repo ships: models/tiny-en.ember, its SentencePiece model
 models/tiny-en.model, and samples/*.wav. Beams 1 and 10, streaming and not, and
 streaming with --carry-predictor against torchaudio's search changed likewise
-(pipeline.carry_predictor).
+(pipeline.carry_predictor), and streaming with --carry-beam against one
+_search over the streaming transcriber's frames.
 Every sample must also come out with some text: a model that emits nothing
 proves nothing.
 
@@ -77,9 +78,9 @@ def main():
 
     failures = 0
     for beam in BEAMS:
-        for streaming, carry in ((False, False), (True, False), (True, True)):
+        for streaming, carry in ((False, None), (True, None), (True, "predictor"), (True, "beam")):
             flags = (["--beam", str(beam)] + (["--streaming"] if streaming else []) +
-                     (["--carry-predictor"] if carry else []))
+                     ([f"--carry-{carry}"] if carry else []))
             got = run([args.ember, "transcribe", MODEL, *wavs, "--threads", "2", *flags]).splitlines()
             if len(got) != len(wavs):
                 print(f"ember printed {len(got)} lines for {len(wavs)} files")
@@ -88,7 +89,7 @@ def main():
                 want = pipeline_text(model, config, extractors, token_processor, waveform, beam, streaming, carry)
                 ok = line == want and want != ""
                 failures += not ok
-                mode = ("streaming" if streaming else "full") + (", carry" if carry else "")
+                mode = ("streaming" if streaming else "full") + (f", carry {carry}" if carry else "")
                 print(f"{os.path.basename(path):24} {beam:>4} {mode:17} {'ok' if ok else 'FAIL'}  {want!r}")
                 if not ok:
                     print(f"    ember:      {line!r}\n    torchaudio: {want!r}")

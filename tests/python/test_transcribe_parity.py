@@ -8,7 +8,8 @@ torchaudio.functional.resample). Non-streaming: get_feature_extractor ->
 RNNTBeamSearch.forward -> token processor. Streaming: the pipeline's streaming
 loop (segments -> streaming feature extractor -> infer with state and the best
 hypothesis -> token processor with lstrip=False, appended, stripped at the end).
-Beams 1 and 10, both modes.
+Beams 1 and 10, both modes, and streaming with --carry-beam (one _search over
+the streaming transcriber's frames).
 
 Run by ctest as: /usr/bin/python3 test_transcribe_parity.py --ember PATH --scratch DIR
 Exits 77 (skipped) without torch/torchaudio/sentencepiece, spm_train or espeak-ng.
@@ -129,24 +130,25 @@ def main():
     extractors = feature_modules(stats, CONFIG["right_context_length"])
     token_processor = rnnt_pipeline._SentencePieceTokenProcessor(spm_model)
     failures = 0
-    print(f"{'file':12} {'beam':>4} {'mode':10} tokens/frames")
+    print(f"{'file':12} {'beam':>4} {'mode':14} tokens/frames")
     for beam in BEAMS:
-        for streaming in (False, True):
-            flags = ["--beam", str(beam)] + (["--streaming"] if streaming else [])
+        for streaming, carry in ((False, None), (True, None), (True, "beam")):
+            flags = (["--beam", str(beam)] + (["--streaming"] if streaming else []) +
+                     ([f"--carry-{carry}"] if carry else []))
             got = run([args.ember, "transcribe", ember_model, *wavs, "--threads", "2", *flags]).splitlines()
             finals = [json.loads(line) for line in run(
                 [args.ember, "transcribe", ember_model, *wavs, *flags, "--json"]).splitlines()
                 if "partial" not in json.loads(line)]
             for path, waveform, line, final in zip(wavs, waveforms, got, finals):
-                want = pipeline_text(model, CONFIG, extractors, token_processor, waveform, beam, streaming)
+                want = pipeline_text(model, CONFIG, extractors, token_processor, waveform, beam, streaming, carry)
                 # A decoder that emits nothing proves nothing: at least a token
                 # per 10 encoder frames of 40 ms.
                 frames = len(waveform) / 16000 / 0.04
                 emitted = len(final["tokens"])
                 ok = line == want and final["text"] == want and emitted >= frames / 10
                 failures += not ok
-                mode = "streaming" if streaming else "full"
-                print(f"{os.path.basename(path):12} {beam:>4} {mode:10} {emitted:>4}/{frames:<4.0f} "
+                mode = ("streaming" if streaming else "full") + (f"+{carry}" if carry else "")
+                print(f"{os.path.basename(path):12} {beam:>4} {mode:14} {emitted:>4}/{frames:<4.0f} "
                       f"{'ok' if ok else 'FAIL'}  {want!r}")
                 if not ok:
                     print(f"    ember:      {line!r}\n    torchaudio: {want!r}")
