@@ -17,6 +17,7 @@
 #include "engine/npy.h"
 #include "model/beam_search.h"
 #include "model/transcriber.h"
+#include "tools/checkpoint/json.h"
 #include "tests/search_reference.h"
 #include "tests/test_support.h"
 
@@ -24,9 +25,11 @@ namespace {
 
 const char* const kDecoderFixtures[] = {"ln_1lstm", "noln_3lstm", "step_max2", "temp0p7_2lstm", "temp1p5_noln"};
 
+std::string decoder_fixture_path(const std::string& name) { return ember::test::scratch("search_" + name + ".ember"); }
+
 ember::Model load_decoder_fixture(const std::string& name) {
     const std::string dir = ember::test::fixture("decoder/" + name);
-    const std::string out = ember::test::scratch("search_" + name + ".ember");
+    const std::string out = decoder_fixture_path(name);
     const auto result = ember::test::run_ember("convert --checkpoint " + dir + "/model.pt --config " + dir +
                                                "/config.json -o " + out);
     INFO(result.output);
@@ -218,4 +221,48 @@ TEST_CASE("continue_search needs a search to continue", "[decoder]") {
     REQUIRE_THROWS_WITH(ember::continue_search(decoder, {frame.data(), 1, model.config().encoding_dim,
                                                          model.config().encoding_dim}),
                         Catch::Contains("no search to continue"));
+}
+
+TEST_CASE("ember decode --streaming --carry-beam ends as one search over the streaming transcriber's frames",
+          "[decoder][cli]") {
+    for (const char* name : kDecoderFixtures) {
+        INFO(name);
+        const ember::Model model = load_decoder_fixture(name);
+        const ember::EmformerRnntConfig& c = model.config();
+        const std::string features_path = ember::test::fixture(std::string("decoder/") + name + "/features.npy");
+        const ember::NpyArray features = ember::read_npy(features_path);
+        // The streaming transcriber over chunk k = feature rows [k seg, k seg + seg + rc), zero-padded.
+        const int64_t T = features.shape.at(0), in = ember::chunk_input_frames(c), out = ember::chunk_output_rows(c);
+        const int64_t chunks = (T - c.right_context_length + c.segment_length - 1) / c.segment_length;
+        std::vector<float> frames(static_cast<size_t>(chunks * out * c.encoding_dim)), chunk;
+        ember::TranscriberStream stream = ember::make_transcriber_stream(model);
+        for (int64_t k = 0; k < chunks; ++k) {
+            chunk.assign(static_cast<size_t>(in * c.input_dim), 0.0f);
+            const int64_t rows = std::min(in, T - k * c.segment_length);
+            std::copy_n(features.values.data() + k * c.segment_length * c.input_dim, rows * c.input_dim, chunk.data());
+            ember::transcribe_chunk(stream, {chunk.data(), in, c.input_dim, c.input_dim},
+                                    {frames.data() + k * out * c.encoding_dim, out, c.encoding_dim, c.encoding_dim});
+        }
+        ember::Decoder decoder = ember::make_decoder(model, {4, 1.0f, 100});
+        const std::vector<ember::Hypothesis> want =
+            ember::search(decoder, {frames.data(), chunks * out, c.encoding_dim, c.encoding_dim}, nullptr);
+
+        const auto result = ember::test::run_ember("decode " + decoder_fixture_path(name) + " --features " +
+                                                   features_path + " --streaming --carry-beam --beam 4 --json");
+        INFO(result.output);
+        REQUIRE(result.exit_code == 0);
+        const ember::JsonValue got = ember::parse_json(result.output, "ember decode output");
+        const std::vector<ember::JsonValue>& per_chunk = got.object.at("chunks").array;
+        REQUIRE(static_cast<int64_t>(per_chunk.size()) == chunks);
+        const std::vector<ember::JsonValue>& last = per_chunk.back().object.at("hypotheses").array;
+        REQUIRE(last.size() == want.size());
+        for (size_t i = 0; i < want.size(); ++i) {
+            std::vector<int64_t> tokens;
+            for (const ember::JsonValue& t : last[i].object.at("tokens").array)
+                tokens.push_back(static_cast<int64_t>(t.number));
+            CHECK(tokens == want[i].tokens);
+            CHECK(static_cast<float>(last[i].object.at("score").number) == want[i].score);
+        }
+        CHECK(want.front().tokens.size() > 1);
+    }
 }
