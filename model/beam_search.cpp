@@ -234,6 +234,11 @@ void reserve_for_streaming(Decoder& d) {
     }
 }
 
+void check_frames(const Decoder& d, const Tensor& encoder_out, const char* caller) {
+    EMBER_CHECK(encoder_out.cols == d.model->config().encoding_dim, caller, ": encoder frames have ", encoder_out.cols,
+                " values, the model's encoding_dim is ", d.model->config().encoding_dim);
+}
+
 // The frame loop of _search (rnnt_decoder.py:241) from the hypotheses in
 // scratch.b, the frames numbered on from d.frames_searched; scratch.b then
 // holds the result (for continue_search) and decoder.hypotheses its copy.
@@ -301,8 +306,7 @@ Decoder make_decoder(const Model& model, const SearchOptions& options) {
 }
 
 const std::vector<Hypothesis>& search(Decoder& d, const Tensor& encoder_out, const Hypothesis* seed) {
-    EMBER_CHECK(encoder_out.cols == d.model->config().encoding_dim, "search: encoder frames have ", encoder_out.cols,
-                " values, the model's encoding_dim is ", d.model->config().encoding_dim);
+    check_frames(d, encoder_out, "search");
     EMBER_CHECK(!seed || !seed->tokens.empty(), "search: the seed hypothesis has no tokens");
     const int64_t seed_slot = seed ? seed->slot : -1;
     EMBER_CHECK(seed_slot >= -1 && seed_slot < static_cast<int64_t>(d.slots.info.size()), "search: the seed's slot ",
@@ -316,8 +320,7 @@ const std::vector<Hypothesis>& search(Decoder& d, const Tensor& encoder_out, con
 }
 
 const std::vector<Hypothesis>& continue_search(Decoder& d, const Tensor& encoder_out) {
-    EMBER_CHECK(encoder_out.cols == d.model->config().encoding_dim, "continue_search: encoder frames have ",
-                encoder_out.cols, " values, the model's encoding_dim is ", d.model->config().encoding_dim);
+    check_frames(d, encoder_out, "continue_search");
     EMBER_CHECK(!d.tree.prefixes.empty(), "continue_search: the decoder has no search to continue");
     compact_tree(d.tree, d.slots, d.scratch.b, d.scratch.renumbered);
     return search_frames(d, encoder_out);

@@ -18,6 +18,7 @@
 #include "model/beam_search.h"
 #include "model/transcriber.h"
 #include "tools/checkpoint/json.h"
+#include "tools/features_input.h"
 #include "tests/search_reference.h"
 #include "tests/test_support.h"
 
@@ -231,15 +232,13 @@ TEST_CASE("ember decode --streaming --carry-beam ends as one search over the str
         const ember::EmformerRnntConfig& c = model.config();
         const std::string features_path = ember::test::fixture(std::string("decoder/") + name + "/features.npy");
         const ember::NpyArray features = ember::read_npy(features_path);
-        // The streaming transcriber over chunk k = feature rows [k seg, k seg + seg + rc), zero-padded.
-        const int64_t T = features.shape.at(0), in = ember::chunk_input_frames(c), out = ember::chunk_output_rows(c);
-        const int64_t chunks = (T - c.right_context_length + c.segment_length - 1) / c.segment_length;
+        // The streaming transcriber over the chunks `ember decode --streaming` cuts.
+        const int64_t in = ember::chunk_input_frames(c), out = ember::chunk_output_rows(c);
+        const int64_t chunks = ember::streaming_chunk_count(features, c);
         std::vector<float> frames(static_cast<size_t>(chunks * out * c.encoding_dim)), chunk;
         ember::TranscriberStream stream = ember::make_transcriber_stream(model);
         for (int64_t k = 0; k < chunks; ++k) {
-            chunk.assign(static_cast<size_t>(in * c.input_dim), 0.0f);
-            const int64_t rows = std::min(in, T - k * c.segment_length);
-            std::copy_n(features.values.data() + k * c.segment_length * c.input_dim, rows * c.input_dim, chunk.data());
+            ember::fill_chunk(features, c, k, chunk);
             ember::transcribe_chunk(stream, {chunk.data(), in, c.input_dim, c.input_dim},
                                     {frames.data() + k * out * c.encoding_dim, out, c.encoding_dim, c.encoding_dim});
         }

@@ -92,15 +92,21 @@ ParsedArgs parse_args(const std::vector<std::string>& args, const std::vector<Op
     return parsed;
 }
 
-bool carry_predictor(const ParsedArgs& parsed) {
-    if (!parsed.has("--carry-predictor")) return false;
-    if (!parsed.has("--streaming")) throw UsageError("--carry-predictor applies to --streaming only");
+namespace {
+
+// A flag that only --streaming gives meaning to.
+bool streaming_flag(const ParsedArgs& parsed, const std::string& flag) {
+    if (!parsed.has(flag)) return false;
+    if (!parsed.has("--streaming")) throw UsageError(flag + " applies to --streaming only");
     return true;
 }
 
+}  // namespace
+
+bool carry_predictor(const ParsedArgs& parsed) { return streaming_flag(parsed, "--carry-predictor"); }
+
 bool carry_beam(const ParsedArgs& parsed) {
-    if (!parsed.has("--carry-beam")) return false;
-    if (!parsed.has("--streaming")) throw UsageError("--carry-beam applies to --streaming only");
+    if (!streaming_flag(parsed, "--carry-beam")) return false;
     if (parsed.has("--carry-predictor"))
         throw UsageError("--carry-beam and --carry-predictor: give one (--carry-beam carries every hypothesis's "
                          "predictor state)");
