@@ -1,7 +1,8 @@
 """Train the small Emformer RNN-T on the synthetic speech; resumes by itself.
 
     nohup nice -n 19 /usr/bin/python3 tools/train/train.py \
-        [--data /work/ember-train/data] [--ckpt-dir /work/ember-train/checkpoints] &
+        [--data /work/ember-train/data] [--ckpt-dir /work/ember-train/checkpoints] \
+        [--init-from models/tiny-en.ember] &
 
 Expects in --data: train.tsv, test.tsv, test_voice.tsv (make_data.py),
 global_stats.json (compute_stats.py) and spm_char.model (train_spm.py).
@@ -24,6 +25,10 @@ Writes to --ckpt-dir:
     eval.tsv         greedy WER/CER on the first --eval-size utterances of
                      test.tsv and test_voice.tsv, every --eval-every steps
     epochs.tsv       step, epoch, batches and elapsed_s at the end of each epoch
+With --init-from, a new run (an empty --ckpt-dir) starts from the weights of
+a converted model instead of a random init: this is how the shipped model is
+trained further once its checkpoints are gone (the .ember holds every weight
+of the plain model exactly; the CTC head and Adam's moments start fresh).
 elapsed_s counts training time across runs (time after the last checkpoint
 of a killed run is lost and not counted).
 """
@@ -32,6 +37,7 @@ import argparse
 import math
 import os
 import random
+import sys
 import time
 
 import sentencepiece as spm
@@ -41,6 +47,9 @@ import torchaudio
 from evaluate import evaluate
 from features import features, load_global_stats, num_frames, read_wav, streaming_features
 from model import BLANK, CONFIG, Trainable
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "python"))
+from ember_file import emformer_rnnt_config, read_ember  # noqa: E402
 
 SEGMENT = CONFIG["segment_length"]
 RIGHT_CONTEXT = CONFIG["right_context_length"]
@@ -102,6 +111,17 @@ def collate(batch_items, mean, invstddev, streaming):
     return sources, source_lengths, targets, target_lengths, right_context
 
 
+def init_weights(model, path):
+    """Load an .ember model's weights into model.rnnt; its config must be CONFIG."""
+    metadata, tensors = read_ember(path)
+    stored = emformer_rnnt_config(metadata)
+    differ = {k: (stored.get(k), v) for k, v in CONFIG.items() if stored.get(k) != v}
+    if differ:
+        raise SystemExit(f"{path}: config differs from model.CONFIG (stored, expected): {differ}")
+    model.rnnt.load_state_dict(tensors)  # strict: every weight of the plain model, nothing else
+    print(f"initialised from {path}: {len(tensors)} tensors", flush=True)
+
+
 def learning_rate(step, peak, warmup, total):
     if step < warmup:
         return peak * (step + 1) / warmup
@@ -153,6 +173,10 @@ def main():
                         "recognition both see in training what they see in use")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--init-from", metavar="MODEL.ember",
+                   help="a new run (no latest.pt in --ckpt-dir yet) starts from this model's weights "
+                        "instead of a random init (the CTC head, not in the file, starts fresh); "
+                        "the schedule starts over: warm-up, then cosine decay")
     p.add_argument("--stop-after-steps", type=int, default=0,
                    help="exit (after a checkpoint) once this step is reached; for testing")
     args = p.parse_args()
@@ -184,6 +208,8 @@ def main():
         torch.set_rng_state(ckpt["torch_rng"])
         print(f"resumed from {latest}: step {state['step']}, epoch {state['epoch']}, "
               f"batch {state['batch']}, {state['elapsed'] / 60:.1f} min trained", flush=True)
+    elif args.init_from:
+        init_weights(model, args.init_from)
     curve = os.path.join(args.ckpt_dir, "curve.tsv")
     evals = os.path.join(args.ckpt_dir, "eval.tsv")
     epochs_tsv = os.path.join(args.ckpt_dir, "epochs.tsv")
