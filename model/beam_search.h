@@ -106,8 +106,9 @@ const std::vector<Hypothesis>& search(Decoder& decoder, const Tensor& encoder_ou
 // does, bit for bit. Frames are numbered on from the first of that search
 // (Hypothesis::frames). Sequences no hypothesis or predictor slot refers to
 // any more are forgotten first: the decoder holds the beam's own token
-// histories (which grow with the transcript, and may allocate) and one
-// call's other sequences, however long the input. Throws ember::Error when
+// histories (which grow with the transcript: their storage grows
+// geometrically, so a call allocates only when they outgrow it, not per
+// chunk; tests/alloc) and one call's other sequences, however long the input. Throws ember::Error when
 // there is no search to continue.
 const std::vector<Hypothesis>& continue_search(Decoder& decoder, const Tensor& encoder_out);
 

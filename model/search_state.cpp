@@ -1,5 +1,7 @@
 #include "model/search_state.h"
 
+#include <algorithm>
+
 namespace ember {
 
 void reset_tree(SearchTree& tree, int64_t token) {
@@ -113,6 +115,14 @@ namespace {
 
 constexpr int32_t kDropped = -1, kKept = -2;
 
+// renumbered.assign(nodes, kDropped), growing the scratch geometrically: a
+// plain assign reallocates to the exact size, which under --carry-beam (the
+// tree growing with the transcript) would be an allocation per chunk.
+void mark_all_dropped(std::vector<int32_t>& renumbered, size_t nodes) {
+    if (nodes > renumbered.capacity()) renumbered.reserve(std::max(nodes, 2 * renumbered.capacity()));
+    renumbered.assign(nodes, kDropped);
+}
+
 // Marks `node` and its ancestors kept, stopping at one already marked.
 template <class Node>
 void keep_with_ancestors(const std::vector<Node>& nodes, std::vector<int32_t>& renumbered, int32_t node) {
@@ -140,7 +150,7 @@ void renumber(std::vector<Node>& nodes, std::vector<int32_t>& renumbered) {
 
 void compact_tree(SearchTree& tree, SlotPool& slots, std::vector<SearchHypothesis>& kept,
                   std::vector<int32_t>& renumbered) {
-    renumbered.assign(tree.prefixes.size(), kDropped);
+    mark_all_dropped(renumbered, tree.prefixes.size());
     for (const SearchHypothesis& h : kept) keep_with_ancestors(tree.prefixes, renumbered, h.prefix);
     for (const SlotInfo& info : slots.info) keep_with_ancestors(tree.prefixes, renumbered, info.prefix);
     renumber(tree.prefixes, renumbered);
@@ -156,7 +166,7 @@ void compact_tree(SearchTree& tree, SlotPool& slots, std::vector<SearchHypothesi
     for (SlotInfo& info : slots.info)
         if (info.prefix >= 0) info.prefix = renumbered[static_cast<size_t>(info.prefix)];
 
-    renumbered.assign(tree.emissions.size(), kDropped);
+    mark_all_dropped(renumbered, tree.emissions.size());
     for (const SearchHypothesis& h : kept) keep_with_ancestors(tree.emissions, renumbered, h.emission);
     renumber(tree.emissions, renumbered);
     for (SearchHypothesis& h : kept) h.emission = renumbered[static_cast<size_t>(h.emission)];

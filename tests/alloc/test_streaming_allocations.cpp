@@ -109,3 +109,50 @@ TEST_CASE("a streaming chunk's search makes no heap allocation after the decoder
         }
     }
 }
+
+TEST_CASE("under carry_beam a chunk's search allocates only when the transcript outgrows its storage",
+          "[decoder][alloc]") {
+    // continue_search keeps every hypothesis's whole token history, so its
+    // storage must grow; growing geometrically, it reallocates a bounded number
+    // of times while the transcript doubles, not once per chunk.
+    for (const char* name : {"s2_silu_mem_clamp", "s4_relu_wide_context"}) {
+        const ember::Model model = ember::test::convert_and_load_fixture(name);
+        const ember::EmformerRnntConfig& c = model.config();
+        for (int64_t beam : {int64_t{1}, int64_t{4}, c.num_symbols - 1}) {
+            ember::SearchOptions options;
+            options.beam = beam;
+            options.carry_beam = true;
+            ember::TranscriberStream stream = ember::make_transcriber_stream(model);
+            ember::Decoder decoder = ember::make_decoder(model, options);
+            std::vector<float> chunk(static_cast<size_t>(ember::chunk_input_frames(c) * c.input_dim));
+            std::vector<float> out(static_cast<size_t>(ember::chunk_output_rows(c) * c.encoding_dim));
+            const ember::Tensor chunk_view{chunk.data(), ember::chunk_input_frames(c), c.input_dim, c.input_dim};
+            const ember::Tensor out_view{out.data(), ember::chunk_output_rows(c), c.encoding_dim, c.encoding_dim};
+
+            constexpr size_t kChunks = 400;
+            long allocations = 0;  // in the second half of the chunks, when the transcript about doubles
+            size_t tokens_at_half = 0;
+            for (size_t k = 0; k < kChunks; ++k) {
+                for (size_t i = 0; i < chunk.size(); ++i)
+                    chunk[i] = static_cast<float>((i * 7919 + k * 104729) % 101) / 25.0f - 2.0f;
+                ember::transcribe_chunk(stream, chunk_view, out_view);
+                const long before = g_allocations.load();
+                const auto& hypotheses =
+                    k == 0 ? ember::search(decoder, out_view, nullptr) : ember::continue_search(decoder, out_view);
+                if (k >= kChunks / 2) allocations += g_allocations.load() - before;
+                if (k == kChunks / 2 - 1) tokens_at_half = hypotheses.front().tokens.size();
+            }
+            const size_t tokens = decoder.hypotheses.front().tokens.size();
+            // Each of the beam's token and frame lists, the tree's two lists and
+            // compact_tree's scratch may double twice (capacities move between
+            // hypotheses as they are reordered).
+            const long bound = 2 * (2 * beam + 3);
+            INFO(name << ", beam " << beam << ": " << tokens_at_half << " then " << tokens << " tokens, "
+                      << allocations << " allocations in the second " << kChunks / 2 << " chunks (bound " << bound
+                      << ")");
+            CHECK(tokens_at_half > 200);
+            CHECK(tokens > tokens_at_half * 3 / 2);
+            REQUIRE(allocations <= bound);
+        }
+    }
+}
