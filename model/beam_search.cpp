@@ -326,4 +326,12 @@ const std::vector<Hypothesis>& continue_search(Decoder& d, const Tensor& encoder
     return search_frames(d, encoder_out);
 }
 
+const std::vector<Hypothesis>& search_stream_chunk(Decoder& d, const Tensor& encoder_out, bool first_chunk) {
+    if (first_chunk) return search(d, encoder_out, nullptr);
+    if (d.options.carry_beam) return continue_search(d, encoder_out);
+    EMBER_CHECK(!d.hypotheses.empty(), "search_stream_chunk: the decoder has no hypothesis to seed the chunk with");
+    // The seed's token and slot are read before the search replaces it.
+    return search(d, encoder_out, &d.hypotheses.front());
+}
+
 }  // namespace ember

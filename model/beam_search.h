@@ -112,4 +112,10 @@ const std::vector<Hypothesis>& search(Decoder& decoder, const Tensor& encoder_ou
 // there is no search to continue.
 const std::vector<Hypothesis>& continue_search(Decoder& decoder, const Tensor& encoder_out);
 
+// The search of one streaming chunk as decoder.options choose: the first
+// chunk from the blank; a later one seeded with the best hypothesis of the
+// chunk before (RNNTBeamSearch.infer; with carry_predictor, from its own
+// predictor state) or, with carry_beam, continue_search from the whole beam.
+const std::vector<Hypothesis>& search_stream_chunk(Decoder& decoder, const Tensor& encoder_out, bool first_chunk);
+
 }  // namespace ember

@@ -77,19 +77,16 @@ Tensor encoded_view(Stream& s) {
 // text so far, which replaces the last.
 void search_chunk(Stream& s) {
     const Tensor encoder_out = encoded_view(s);
-    if (s.recognizer->options.search.carry_beam && s.chunks > 0) {
-        const std::vector<Hypothesis>& hypotheses = continue_search(s.decoder, encoder_out);
+    const std::vector<Hypothesis>& hypotheses = search_stream_chunk(s.decoder, encoder_out, s.chunks == 0);
+    // A carried beam's best is the whole path so far, its frames numbered from the first chunk's.
+    const bool carried = s.recognizer->options.search.carry_beam && s.chunks > 0;
+    if (carried) {
         s.current.tokens.clear();
         s.current.times.clear();
-        append_best(s, 0);  // its frames are numbered from the first chunk's
-        s.text = text_of(model_of(s), hypotheses.front().tokens, false);
-    } else {
-        // The seed is the decoder's own best of the chunk before, read before this search replaces it.
-        const Hypothesis* seed = s.chunks > 0 ? &s.decoder.hypotheses.front() : nullptr;
-        const std::vector<Hypothesis>& hypotheses = search(s.decoder, encoder_out, seed);
-        append_best(s, s.chunks * encoder_out.rows);
-        s.text += text_of(model_of(s), hypotheses.front().tokens, false);
+        s.text.clear();
     }
+    append_best(s, carried ? 0 : s.chunks * encoder_out.rows);
+    s.text += text_of(model_of(s), hypotheses.front().tokens, false);
     s.current.text = strip_whitespace(s.text, true, false);
     ++s.chunks;
 }

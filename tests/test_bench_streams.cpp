@@ -56,3 +56,35 @@ TEST_CASE("ember bench without --streams leaves the batched figures null", "[ben
 
     CHECK(ember::test::run_ember("bench " + model + " --streams 0").exit_code == 2);
 }
+
+TEST_CASE("ember bench --carry-beam and --carry-predictor time the streaming search decode runs", "[bench][decoder]") {
+    // The streaming runs' token counts equal those of `ember decode --streaming`
+    // with the same flag on the same features: the bench times that search.
+    const std::string model = ember::test::convert_decoder_fixture("ln_1lstm");
+    const std::string features = ember::test::fixture("decoder/ln_1lstm/features.npy");
+    for (const std::string flag : {"", " --carry-predictor", " --carry-beam"}) {
+        INFO("flag '" << flag << "'");
+        const auto bench = ember::test::run_ember("bench " + model + " --features " + features + " --beam 3" + flag +
+                                                  " --json");
+        INFO(bench.output);
+        REQUIRE(bench.exit_code == 0);
+        const ember::JsonValue out = ember::parse_json(bench.output, "ember bench");
+        CHECK(field(out, "streaming_search").string ==
+              (flag.empty() ? "torchaudio" : flag == " --carry-beam" ? "carry_beam" : "carry_predictor"));
+        const ember::JsonValue& streaming = field(out, "streaming");
+        REQUIRE(streaming.array.size() == 2);  // encoder only, beam 3
+        const double bench_tokens = field(streaming.array[1], "tokens").number;
+
+        const auto decode = ember::test::run_ember("decode " + model + " --features " + features +
+                                                   " --streaming --beam 3 --json" + flag);
+        INFO(decode.output);
+        REQUIRE(decode.exit_code == 0);
+        const ember::JsonValue chunks = field(ember::parse_json(decode.output, "ember decode"), "chunks");
+        double decode_tokens = 0;  // each chunk's best, less its seed token; carried: the last chunk's whole path
+        for (size_t k = flag == " --carry-beam" ? chunks.array.size() - 1 : 0; k < chunks.array.size(); ++k)
+            decode_tokens += static_cast<double>(
+                field(field(chunks.array[k], "hypotheses").array.front(), "tokens").array.size() - 1);
+        CHECK(bench_tokens == decode_tokens);
+        CHECK(bench_tokens > 0);
+    }
+}

@@ -184,6 +184,8 @@ TEST_CASE("flags, paths and verbs are checked", "[cli]") {
         require_clean_failure(run_ember(verb + " --carry-beam"), "--carry-beam applies to --streaming only", 2);
         require_clean_failure(run_ember(verb + " --streaming --carry-beam --carry-predictor"), "give one", 2);
     }
+    // bench always streams: the flags need no --streaming there, but still one of them.
+    require_clean_failure(run_ember("bench " + good_model() + " --carry-beam --carry-predictor"), "give one", 2);
     require_clean_failure(run_ember("info /nonexistent/model.ember"), "No such file");
     require_clean_failure(run_ember("info " + scratch("")), "directory");
     require_clean_failure(run_ember(encode_args(good_model(), fixture(kCase + "/features.npy")).replace(

@@ -48,7 +48,7 @@ Times Series::median_of() const { return {median(wall), median(cpu)}; }
 // timed per step; beam 0 runs the transcriber alone. A batch of one does
 // exactly transcribe_chunk's work.
 StreamingRun run_streaming(const Model& model, const NpyArray* features, int64_t streams, int64_t beam,
-                           cli::Progress* progress) {
+                           const SearchOptions& search, cli::Progress* progress) {
     const EmformerRnntConfig& c = model.config();
     const int64_t frames = chunk_input_frames(c), rows = chunk_output_rows(c);
     const int64_t chunks = streaming_chunk_count(features[0], c);
@@ -58,13 +58,12 @@ StreamingRun run_streaming(const Model& model, const NpyArray* features, int64_t
     StreamingRun run;
     run.beam = beam;
     run.streams = streams;
-    SearchOptions options;
+    SearchOptions options = search;
     options.beam = std::max<int64_t>(beam, 1);
     TranscriberBatch batch = make_transcriber_batch(model, streams);
     std::vector<TranscriberStream> transcribers;
     std::vector<Decoder> decoders;
     std::vector<std::vector<float>> chunk_values(static_cast<size_t>(streams)), encoded(static_cast<size_t>(streams));
-    std::vector<std::vector<Hypothesis>> hypotheses(static_cast<size_t>(streams));
     std::vector<Tensor> chunk_in(static_cast<size_t>(streams)), encoder_out;
     for (int64_t i = 0; i < streams; ++i) {
         transcribers.push_back(make_transcriber_stream(model));
@@ -86,10 +85,11 @@ StreamingRun run_streaming(const Model& model, const NpyArray* features, int64_t
         const Times encoded_at = since(start);
         run.encoder.add(encoded_at);
         if (beam > 0) {
-            for (size_t i = 0; i < hypotheses.size(); ++i) {
-                std::vector<Hypothesis>& h = hypotheses[i];
-                h = search(decoders[i], encoder_out[i], h.empty() ? nullptr : &h.front());
-                run.tokens += static_cast<int64_t>(h.front().tokens.size()) - 1;
+            for (size_t i = 0; i < decoders.size(); ++i) {
+                const Hypothesis& best = search_stream_chunk(decoders[i], encoder_out[i], k == 0).front();
+                // A carried beam's best holds the whole path so far: count its tokens once, at the end.
+                if (!options.carry_beam || k + 1 == chunks)
+                    run.tokens += static_cast<int64_t>(best.tokens.size()) - 1;
             }
             const Times total = since(start);
             run.search.add({total.wall - encoded_at.wall, total.cpu - encoded_at.cpu});
@@ -102,12 +102,13 @@ StreamingRun run_streaming(const Model& model, const NpyArray* features, int64_t
     return run;
 }
 
-std::vector<double> run_concurrent(const Model& model, const NpyArray& features, int64_t beam, int64_t count) {
+std::vector<double> run_concurrent(const Model& model, const NpyArray& features, int64_t beam,
+                                   const SearchOptions& search, int64_t count) {
     std::vector<double> wall(static_cast<size_t>(count));
     std::vector<std::thread> workers;
     for (size_t i = 0; i < wall.size(); ++i)
         workers.emplace_back(
-            [&, i] { wall[i] = run_streaming(model, &features, 1, beam, nullptr).chunk.total().wall; });
+            [&, i] { wall[i] = run_streaming(model, &features, 1, beam, search, nullptr).chunk.total().wall; });
     for (std::thread& worker : workers) worker.join();
     return wall;
 }

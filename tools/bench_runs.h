@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "engine/npy.h"
+#include "model/beam_search.h"
 #include "model/model.h"
 #include "tools/cli.h"
 
@@ -46,12 +47,15 @@ struct StreamingRun {
 
 // `streams` streams, stream i streaming features[i] (all of one length), on
 // this thread: one stream is transcribe_chunk's path, several are batched
-// with transcribe_chunks.
+// with transcribe_chunks. Beam 0 runs the transcriber alone; otherwise each
+// stream searches each chunk as `search` chooses (search_stream_chunk), its
+// beam replaced by `beam`.
 StreamingRun run_streaming(const Model& model, const NpyArray* features, int64_t streams, int64_t beam,
-                           cli::Progress* progress);
+                           const SearchOptions& search, cli::Progress* progress);
 
 // `count` single streams at once, one per thread: the wall time of each whole stream.
-std::vector<double> run_concurrent(const Model& model, const NpyArray& features, int64_t beam, int64_t count);
+std::vector<double> run_concurrent(const Model& model, const NpyArray& features, int64_t beam,
+                                   const SearchOptions& search, int64_t count);
 
 // (frames, input_dim) standard-normal features.
 NpyArray random_features(const EmformerRnntConfig& config, int64_t frames, unsigned seed);

@@ -94,19 +94,21 @@ ParsedArgs parse_args(const std::vector<std::string>& args, const std::vector<Op
 
 namespace {
 
-// A flag that only --streaming gives meaning to.
-bool streaming_flag(const ParsedArgs& parsed, const std::string& flag) {
+// A flag that only streaming gives meaning to: with --streaming, where the verb needs it.
+bool streaming_flag(const ParsedArgs& parsed, const std::string& flag, bool needs_streaming) {
     if (!parsed.has(flag)) return false;
-    if (!parsed.has("--streaming")) throw UsageError(flag + " applies to --streaming only");
+    if (needs_streaming && !parsed.has("--streaming")) throw UsageError(flag + " applies to --streaming only");
     return true;
 }
 
 }  // namespace
 
-bool carry_predictor(const ParsedArgs& parsed) { return streaming_flag(parsed, "--carry-predictor"); }
+bool carry_predictor(const ParsedArgs& parsed, bool needs_streaming) {
+    return streaming_flag(parsed, "--carry-predictor", needs_streaming);
+}
 
-bool carry_beam(const ParsedArgs& parsed) {
-    if (!streaming_flag(parsed, "--carry-beam")) return false;
+bool carry_beam(const ParsedArgs& parsed, bool needs_streaming) {
+    if (!streaming_flag(parsed, "--carry-beam", needs_streaming)) return false;
     if (parsed.has("--carry-predictor"))
         throw UsageError("--carry-beam and --carry-predictor: give one (--carry-beam carries every hypothesis's "
                          "predictor state)");

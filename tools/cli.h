@@ -40,9 +40,9 @@ struct ParsedArgs {
     double number(const std::string& name, double fallback, double min, double max) const;
 };
 
-// The streaming search flags of transcribe, eval and decode:
-// --carry-predictor and --carry-beam (each given with --streaming only, not
-// both; UsageError otherwise).
+// The streaming search flags of transcribe, eval, decode and bench:
+// --carry-predictor and --carry-beam (not both; and, where the verb streams
+// only with --streaming, each with --streaming only; UsageError otherwise).
 // A macro so that each verb's usage literal can include it.
 #define EMBER_CARRY_PREDICTOR_HELP                                                                    \
     "  --carry-predictor    with --streaming: start each chunk's search from the best hypothesis's\n" \
@@ -52,8 +52,8 @@ struct ParsedArgs {
     "                       hypothesis with its own predictor state: the final text is the\n"        \
     "                       non-streaming search's over the streaming encoder's frames; partial\n"   \
     "                       texts may be revised by later chunks (not torchaudio's streaming search)\n"
-bool carry_predictor(const ParsedArgs& parsed);
-bool carry_beam(const ParsedArgs& parsed);
+bool carry_predictor(const ParsedArgs& parsed, bool needs_streaming = true);
+bool carry_beam(const ParsedArgs& parsed, bool needs_streaming = true);
 
 // Unknown options, a missing value or a repeated option throw UsageError.
 // "--help" / "-h" anywhere sets `help`.

@@ -30,7 +30,8 @@ namespace {
 
 const char* kUsage =
     "usage: ember bench MODEL.ember [--seconds SEC] [--beam K ...] [--threads N] [--streams S]\n"
-    "                   [--concurrent N] [--features IN.npy] [--seed N] [--json]\n\n"
+    "                   [--concurrent N] [--features IN.npy] [--seed N]\n"
+    "                   [--carry-predictor | --carry-beam] [--json]\n\n"
     "Measures the model on this machine: load time (mmap + validation), the front end, streaming\n"
     "(per 160 ms chunk for the base model: encoder alone, then encoder + beam search per beam),\n"
     "non-streaming (encoder over the whole input, then the search), streams per core and peak RSS.\n"
@@ -54,6 +55,11 @@ const char* kUsage =
     "  --features IN.npy  use these float32 features (T, input_dim) instead of random ones, for\n"
     "                     every stream; the last right_context_length frames are the right context\n"
     "  --seed N           seed of the random features (default 1)\n"
+    "  --carry-predictor  the streaming runs search each chunk from the best hypothesis's own\n"
+    "                     predictor state (as transcribe --streaming --carry-predictor)\n"
+    "  --carry-beam       the streaming runs carry the whole beam from chunk to chunk (as\n"
+    "                     transcribe --streaming --carry-beam); default: torchaudio's search,\n"
+    "                     restarted from the best hypothesis at every chunk\n"
     "  --json             one JSON object on standard output, milliseconds unless named otherwise\n";
 
 struct WholeRun {
@@ -163,7 +169,8 @@ int bench(const Args& all_args) {
     std::vector<int64_t> beams;
     const cli::ParsedArgs parsed = cli::parse_args(
         take_beams(all_args, beams), {{"--seconds"}, {"--threads"}, {"--streams"}, {"--concurrent"}, {"--features"},
-                                      {"--seed"}, {"--json", false}});
+                                      {"--seed"}, {"--carry-predictor", false}, {"--carry-beam", false},
+                                      {"--json", false}});
     if (parsed.help) {
         std::fputs(kUsage, stdout);
         return 0;
@@ -177,6 +184,12 @@ int bench(const Args& all_args) {
     const int64_t concurrent_streams = parsed.integer("--concurrent", 1, 1, 1024);
     const unsigned seed = static_cast<unsigned>(parsed.integer("--seed", 1, 0, 1u << 31));
     const bool json = parsed.has("--json");
+    SearchOptions streaming_search;
+    streaming_search.carry_predictor = cli::carry_predictor(parsed, false);
+    streaming_search.carry_beam = cli::carry_beam(parsed, false);
+    const char* search_name = streaming_search.carry_beam        ? "carry_beam"
+                              : streaming_search.carry_predictor ? "carry_predictor"
+                                                                 : "torchaudio";
     cli::check_input_file(model_path);
     if (parsed.has("--features")) cli::check_input_file(parsed.required("--features"));
     kernels::set_num_threads(static_cast<int>(threads));
@@ -226,7 +239,8 @@ int bench(const Args& all_args) {
         std::string label = beam ? "beam " + std::to_string(beam) : std::string("encoder only");
         if (streams > 1) label = std::to_string(streams) + " streams batched, " + label;
         cli::Progress progress("streaming, " + label);
-        StreamingRun r = run_streaming(model, stream_features, streams, beam, json ? nullptr : &progress);
+        StreamingRun r = run_streaming(model, stream_features, streams, beam, streaming_search,
+                                       json ? nullptr : &progress);
         progress.finish();
         return r;
     };
@@ -245,7 +259,7 @@ int bench(const Args& all_args) {
     }
 
     std::vector<double> concurrent;
-    if (concurrent_streams > 1) concurrent = run_concurrent(model, features, beams.front(), concurrent_streams);
+    if (concurrent_streams > 1) concurrent = run_concurrent(model, features, beams.front(), streaming_search, concurrent_streams);
 
     // Non-streaming: the encoder over everything once, then each beam's search.
     std::vector<float> encoded(static_cast<size_t>(whole_rows * c.encoding_dim));
@@ -276,7 +290,8 @@ int bench(const Args& all_args) {
                     static_cast<long long>(chunks), chunk_seconds, static_cast<long long>(frames_out));
         std::printf("\"load_ms\": %.4f, \"load_ms_all\": [%.4f, %.4f, %.4f], %s, ", 1e3 * load, 1e3 * loads[0],
                     1e3 * loads[1], 1e3 * loads[2], json_times("front_end", front_end_time).c_str());
-        std::printf("\"threads\": %lld, \"streaming\": [", static_cast<long long>(threads));
+        std::printf("\"threads\": %lld, \"streaming_search\": \"%s\", \"streaming\": [", static_cast<long long>(threads),
+                    search_name);
         for (size_t i = 0; i < streaming.size(); ++i)
             std::printf("%s%s", i ? ", " : "", json_run(streaming[i], audio_seconds, threads).c_str());
         std::printf("], %s, \"whole\": [", json_times("whole_encoder", whole_encoder).c_str());
@@ -321,7 +336,8 @@ int bench(const Args& all_args) {
     if (model.metadata.has_front_end)
         std::printf("front end     %.1f ms cpu / %.1f ms wall for %.1f s: RTF %.5f\n", 1e3 * front_end_time.cpu,
                     1e3 * front_end_time.wall, audio_seconds, front_end_time.cpu / audio_seconds);
-    std::printf("\nstreaming, per chunk, median ms (cpu / wall)     RTF cpu (wall)   frames per token\n");
+    std::printf("\nstreaming (%s search), per chunk, median ms (cpu / wall)     RTF cpu (wall)   frames per token\n",
+                search_name);
     for (const StreamingRun& r : streaming) {
         const Times total = r.chunk.total(), enc = r.encoder.median_of(), chunk = r.chunk.median_of();
         std::printf("  %-12s encoder %6.2f / %6.2f  total %6.2f / %6.2f   %.4f (%.4f)", run_label(r).c_str(),

@@ -121,8 +121,7 @@ int decode(const Args& args) {
         // infer seeds each chunk's search with the best hypothesis so far;
         // --carry-beam carries the whole beam on, its best being the whole path so far.
         const bool carried = options.carry_beam && k > 0;
-        hypotheses = carried ? continue_search(decoder, encoder_out)
-                             : search(decoder, encoder_out, hypotheses.empty() ? nullptr : &hypotheses.front());
+        hypotheses = search_stream_chunk(decoder, encoder_out, k == 0);
         const std::vector<int64_t>& best = hypotheses.front().tokens;
         if (carried) emitted.clear();
         emitted.insert(emitted.end(), best.begin() + 1, best.end());
