@@ -1,6 +1,8 @@
 // The .ember container: typed metadata and a table of float32 tensors in one
 // flat little-endian file, used through mmap without copying. This layer knows
-// nothing of the model; docs/FORMAT.md describes the bytes.
+// nothing of the model; docs/FORMAT.md describes the bytes. ember_file_read.cpp
+// reads and checks a file, ember_file_write.cpp writes one, ember_file_rules.h
+// holds what the two share.
 //
 //     ember::write_ember_file("m.ember",
 //         {{"general.architecture", ember::MetadataValue::make_string("emformer_rnnt")}},
