@@ -249,6 +249,23 @@ void check_no_overlap(const std::vector<TensorInfo>& tensors, uint64_t data_offs
     }
 }
 
+// The key or name that starts table entry i (`entry` "metadata entry" or
+// "tensor"), checked by `problem_of` and against the names `seen` so far;
+// reader.where then names the entry for the messages that follow.
+std::string_view read_entry_name(TableReader& reader, const char* entry, uint64_t i, const char* what,
+                                 const char* (*problem_of)(std::string_view),
+                                 std::unordered_map<std::string_view, uint64_t>& seen, const std::string& origin) {
+    reader.where = std::string(entry) + " " + std::to_string(i);
+    const std::string length_field = std::string(what) + " length";
+    const std::string_view name = reader.name(length_field.c_str());
+    if (const char* problem = problem_of(name))
+        fail(origin, ": ", reader.where, ": ", what, " ", quoted(name), " ", problem);
+    reader.where += " " + quoted(name);
+    if (const auto [at, added] = seen.emplace(name, i); !added)
+        fail(origin, ": ", reader.where, ": the ", what, " also names ", entry, " ", at->second);
+    return name;
+}
+
 }  // namespace
 
 EmberFile open_ember_file(const std::string& path) { return parse_ember_file(MappedFile(path), path); }
@@ -266,26 +283,14 @@ EmberFile parse_ember_file(MappedFile mapping, const std::string& origin) {
     TableReader reader(bytes, ember_header_size, h.data_offset, origin);
     std::unordered_map<std::string_view, uint64_t> seen;  // views into the mapping
     for (uint64_t i = 0; i < h.metadata_count; ++i) {
-        reader.where = "metadata entry " + std::to_string(i);
-        const std::string_view key = reader.name("key length");
-        if (const char* problem = key_problem(key))
-            fail(origin, ": ", reader.where, ": key ", quoted(key), " ", problem);
-        reader.where += " " + quoted(key);
-        if (const auto [at, added] = seen.emplace(key, i); !added)
-            fail(origin, ": ", reader.where, ": the key also names metadata entry ", at->second);
+        const std::string_view key = read_entry_name(reader, "metadata entry", i, "key", key_problem, seen, origin);
         MetadataValue value = read_value(reader, origin);
         file.metadata.emplace_back(std::string(key), std::move(value));
     }
 
     seen.clear();
     for (uint64_t i = 0; i < h.tensor_count; ++i) {
-        reader.where = "tensor " + std::to_string(i);
-        const std::string_view name = reader.name("name length");
-        if (const char* problem = name_problem(name))
-            fail(origin, ": ", reader.where, ": name ", quoted(name), " ", problem);
-        reader.where += " " + quoted(name);
-        if (const auto [at, added] = seen.emplace(name, i); !added)
-            fail(origin, ": ", reader.where, ": the name also names tensor ", at->second);
+        const std::string_view name = read_entry_name(reader, "tensor", i, "name", name_problem, seen, origin);
         TensorInfo tensor = read_tensor(reader, h, size, origin);
         tensor.name = std::string(name);
         file.tensors.push_back(std::move(tensor));
