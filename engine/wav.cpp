@@ -241,8 +241,12 @@ Audio parse_wav(const uint8_t* data, size_t size, const std::string& origin) {
                 data_size = rf64_data_size;
             }
             // Streamed (0xFFFFFFFF) or cut short: read the whole frames that are there.
-            if (data_size > left) data_size = left;
             Audio audio;
+            if (data_size > left) {
+                const bool streamed = rf64 ? data_size == UINT64_MAX : data_size == size_unknown;
+                if (!streamed) audio.missing_bytes = data_size - left;
+                data_size = left;
+            }
             audio.sample_rate = format.sample_rate;
             audio.channels = format.channels;
             const int64_t frames = static_cast<int64_t>(data_size / static_cast<uint64_t>(format.block_align));

@@ -25,8 +25,9 @@
 // reading stops at the first `data` chunk. The RIFF size field is not checked
 // (streaming writers leave it 0 or 0xFFFFFFFF). A `data` size of 0xFFFFFFFF
 // (streamed WAV) or one that runs past the end of the file reads the whole
-// frames that are there, as torchaudio does; a trailing partial frame is
-// ignored. Errors (ember::Error naming the origin): not RIFF/WAVE, truncated
+// frames that are there, as torchaudio does (the shortfall of a file cut short
+// is in Audio::missing_bytes, for callers to warn about); a trailing partial
+// frame is ignored. Errors (ember::Error naming the origin): not RIFF/WAVE, truncated
 // headers, no `fmt ` or `data` chunk, a chunk before `data` that runs past the
 // end, zero channels or sample rate, unsupported encodings or bit depths, and
 // block_align != channels * bytes per sample.
@@ -43,6 +44,9 @@ struct Audio {
     int64_t sample_rate = 0;     // Hz
     int64_t channels = 0;        // in the file; samples are already averaged to mono
     std::vector<float> samples;  // (frames,): mono, channels averaged
+    // Bytes the `data` chunk declares beyond the end of the file: nonzero for
+    // a file cut short (not for a streamed WAV, whose size is unknown).
+    uint64_t missing_bytes = 0;
 };
 
 // Maps the file and parses it; errors name the path.

@@ -203,6 +203,17 @@ TEST_CASE("bad audio through ember transcribe: a result or a one-line error, nev
         transcribe_both_ways(write_file("lie_long.wav", make_wav(1, 1, 16000, x, 1u << 30)), true);
         // 0xFFFFFFFF (streamed): likewise.
         transcribe_both_ways(write_file("lie_streamed.wav", make_wav(1, 1, 16000, x, 0xFFFFFFFFu)), true);
+        // Cut short is worth a warning (with the result); streamed is not.
+        const std::string args = "transcribe " + tiny_model() + " " + scratch("lie_long.wav");
+        const CommandResult cut = run_ember_limited(args);
+        INFO(cut.output);
+        REQUIRE(cut.exit_code == 0);
+        REQUIRE(cut.output.find("ember: warning: " + scratch("lie_long.wav") + ": the WAV data chunk runs") !=
+                std::string::npos);
+        REQUIRE(cut.output.find("reading the 1.50 s that are there") != std::string::npos);
+        const CommandResult streamed = run_ember_limited(
+            "transcribe " + tiny_model() + " " + scratch("lie_streamed.wav") + " --streaming");
+        REQUIRE(streamed.output.find("warning") == std::string::npos);
         // Shorter than the data and odd: reading stops at the stated size.
         transcribe_both_ways(write_file("lie_short.wav", make_wav(1, 1, 16000, x, 1001)), false);
         // Zero.

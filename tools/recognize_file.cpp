@@ -1,8 +1,8 @@
 #include "tools/recognize_file.h"
 
 #include <algorithm>
+#include <cstdio>
 
-#include "engine/wav.h"
 #include "tools/cli.h"
 
 namespace ember::tools {
@@ -24,10 +24,21 @@ RecognitionResult finish_stream(Stream& stream) {
     return result(stream);
 }
 
+Audio read_wav_file(const std::string& path) {
+    Audio audio = read_wav(path);
+    if (audio.missing_bytes > 0)
+        std::fprintf(stderr,
+                     "ember: warning: %s: the WAV data chunk runs %llu bytes past the end of the file (cut short?); "
+                     "reading the %.2f s that are there\n",
+                     path.c_str(), static_cast<unsigned long long>(audio.missing_bytes),
+                     static_cast<double>(audio.samples.size()) / static_cast<double>(audio.sample_rate));
+    return audio;
+}
+
 RecognitionResult recognize_wav_file(const Recognizer& recognizer, const std::string& path,
                                      const AfterChunk& after_chunk) {
     cli::check_input_file(path);
-    const Audio audio = read_wav(path);
+    const Audio audio = read_wav_file(path);
     Stream stream = make_stream(recognizer);
     const int64_t piece = std::max<int64_t>(1, audio.sample_rate / 10);
     const int64_t total = static_cast<int64_t>(audio.samples.size());

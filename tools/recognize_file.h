@@ -5,6 +5,7 @@
 #include <functional>
 #include <string>
 
+#include "engine/wav.h"
 #include "model/recognizer.h"
 
 namespace ember::tools {
@@ -18,6 +19,11 @@ void feed_samples(Stream& stream, const float* samples, int64_t count, int64_t s
 
 // Ends the input and decodes the rest: the final result.
 RecognitionResult finish_stream(Stream& stream);
+
+// read_wav, warning on standard error when the file is cut short (its data
+// chunk declares more bytes than are there; the part that is there is read,
+// as torchaudio reads it).
+Audio read_wav_file(const std::string& path);
 
 // A WAV file through a fresh stream in pieces of about 100 ms. Throws
 // ember::Error for a missing or unreadable file.

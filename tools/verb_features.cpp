@@ -13,6 +13,7 @@
 #include "model/front_end.h"
 #include "model/model.h"
 #include "tools/cli.h"
+#include "tools/recognize_file.h"
 #include "tools/verbs.h"
 
 namespace ember::verbs {
@@ -48,7 +49,7 @@ std::vector<float> read_audio(const std::string& path, int64_t sample_rate) {
             fail(path, ": expected a 1-D waveform, got ", array.shape.size(), " dimensions");
         return std::move(array.values);
     }
-    Audio audio = read_wav(path);
+    Audio audio = tools::read_wav_file(path);
     if (audio.sample_rate == sample_rate) return std::move(audio.samples);
     return resample(audio.samples.data(), int64_t(audio.samples.size()), audio.sample_rate, sample_rate);
 }
