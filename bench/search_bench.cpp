@@ -107,7 +107,7 @@ bool run_both(const Model& model, const Frames& f, const SearchOptions& options,
     run_ember();
     if (!reference_first) run_reference();
     stats = decoder.stats;
-    gates_reused = decoder.token_gates.reused;
+    gates_reused = decoder.networks.token_gates.reused;
     return ember_best == reference_best;
 }
 

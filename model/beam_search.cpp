@@ -19,10 +19,7 @@ constexpr float kNegativeInfinity = -std::numeric_limits<float>::infinity();
 // default step_max_tokens: a search allowed more may grow the containers.
 constexpr int64_t kReservedRounds = 100;
 
-// Tokens whose first input gates a decoder keeps (TokenGates): on the
-// base-sized benchmark of bench/README.md at beam 10, 64 let 76% of the
-// predictor steps skip that product (every token kept: 86%).
-constexpr int64_t kKeptTokenGates = 64;
+using Stage = SearchCursor::Stage;
 
 const Prefix& prefix_of(const Decoder& d, const SearchHypothesis& h) { return prefix_of(d.tree, h); }
 int32_t slot_of(const Decoder& d, const SearchHypothesis& h) { return prefix_of(d.tree, h).slot; }
@@ -85,11 +82,14 @@ void release_hopeless(Decoder& d) {
 }
 
 // _gen_a_hypos (rnnt_decoder.py:171, with _compute_updated_scores and
-// _gen_new_hypos): `a` becomes the beam best non-blank extensions of `a` that
-// beat the beam-th best score in `b`, each with its predictor output.
-void extend_with_token(Decoder& d, const float* frame, int64_t t) {
+// _gen_new_hypos) up to its predictor call: scratch.extended becomes the beam
+// best non-blank extensions of `a` that beat the beam-th best score in `b`;
+// those whose sequence has no predictor output yet are left in
+// scratch.pending (from their parents' slots in scratch.from).
+void rank_extensions(Decoder& d) {
     SearchScratch& s = d.scratch;
     const int64_t beam = d.options.beam, n = static_cast<int64_t>(s.a.size());
+    const int64_t t = cursor_frame_index(d);
     const size_t b_size = s.b.size();
     const float b_nbest_score =
         static_cast<int64_t>(b_size) < beam ? kNegativeInfinity : s.b[b_size - static_cast<size_t>(beam)].score;
@@ -103,7 +103,7 @@ void extend_with_token(Decoder& d, const float* frame, int64_t t) {
     if (!rank_summaries(s.scores.data(), s.summaries.data(), n, beam, b_nbest_score, s.rank, s.ranked)) {
         s.rows.clear();
         for (const SearchHypothesis& h : s.a) s.rows.push_back(slot_of(d, h));
-        rank_rows(s.scores.data(), joiner(d, frame, s.rows), beam, b_nbest_score, s.rank, s.ranked);
+        rank_rows(s.scores.data(), joiner(d, cursor_frame(d), s.rows), beam, b_nbest_score, s.rank, s.ranked);
         ++d.stats.full_rankings;
     }
 
@@ -123,8 +123,6 @@ void extend_with_token(Decoder& d, const float* frame, int64_t t) {
         }
         s.extended.push_back({prefix, add_emission(d.tree, base.emission, t), e.score});
     }
-    if (!s.pending.empty()) predict(d, s.pending, s.from);
-    s.a.assign(s.extended.begin(), s.extended.end());
 }
 
 // The end of a frame in _search (rnnt_decoder.py:266): `b` becomes its `beam`
@@ -144,25 +142,6 @@ void keep_top_by_key(Decoder& d) {
     s.extended.clear();
     for (size_t i = 0; i < count; ++i) s.extended.push_back(s.b[static_cast<size_t>(s.order[i])]);
     s.b.assign(s.extended.begin(), s.extended.end());
-}
-
-// _init_b_hypos (rnnt_decoder.py:112): the sequence of the single `token`, through the predictor
-// from the state in seed_slot (-1: the zero state). Every other slot is
-// released and the prefix tree of the previous search forgotten. With
-// carry_predictor the sequence takes over seed_slot, whose output and state
-// are already those after `token`.
-SearchHypothesis initial_hypothesis(Decoder& d, int64_t token, int32_t seed_slot) {
-    unlink_slots(d.slots, seed_slot);
-    reset_tree(d.tree, token);
-    if (d.options.carry_predictor && seed_slot >= 0) {
-        d.slots.info[static_cast<size_t>(seed_slot)].prefix = 0;  // unlink_slots left it unscored
-        d.tree.prefixes[0].slot = seed_slot;
-        return {0, 0, 0.0f};
-    }
-    d.scratch.pending.assign(1, 0);
-    d.scratch.from.assign(1, seed_slot);
-    predict(d, d.scratch.pending, d.scratch.from);
-    return {0, 0, 0.0f};
 }
 
 // The search's hypotheses written out with their tokens and frames, in
@@ -221,9 +200,6 @@ void reserve_for_streaming(Decoder& d) {
     s.rank.order.reserve(row_size * static_cast<size_t>(c.num_symbols - 1));
     s.scores.reserve(row_size);
     s.summaries.reserve(row_size);
-    s.tokens.reserve(row_size);
-    s.states_in.reserve(row_size);
-    s.states_out.reserve(row_size);
     s.keys.reserve(b_size);
     s.order.reserve(b_size);
     d.hypotheses.reserve(row_size);
@@ -234,34 +210,147 @@ void reserve_for_streaming(Decoder& d) {
     }
 }
 
+// The search as a sequence of steps between network calls, so that the
+// searches of several decoders can share each call (run_searches). The
+// frame loop of _search (rnnt_decoder.py:241):
+//
+//     for each frame:                       begin_frame
+//         a = b, b = []
+//         while a:
+//             score a (joiner)              stage scoring: score_hypotheses
+//             b += a's blank extensions     after_scoring
+//             stop at step_max_tokens       (end_frame)
+//             a = a's best extensions       rank_extensions
+//               (predictor)                 stage extension_prediction: predict_pending
+//                                           after_prediction
+//         b = b's beam best by key          end_frame
+//
+// Frames are numbered on from d.frames_searched; at the end scratch.b holds
+// the result (for continue_search) and decoder.hypotheses its copy.
+
+void end_frame(Decoder& d);
+
+// The frame at the cursor begins, or the search ends after its last frame.
+void begin_frame(Decoder& d) {
+    SearchScratch& s = d.scratch;
+    SearchCursor& c = d.cursor;
+    if (c.row == c.encoder_out.rows) {
+        d.frames_searched += c.encoder_out.rows;
+        write_hypotheses(d, s.b);
+        c.stage = Stage::idle;
+        return;
+    }
+    s.a.assign(s.b.begin(), s.b.end());
+    s.b.clear();
+    c.symbols = 0;
+    c.stage = Stage::scoring;
+    if (s.a.empty()) end_frame(d);
+}
+
+void end_frame(Decoder& d) {
+    keep_top_by_key(d);
+    release_slots_except(d.slots, d.tree, d.scratch.b);
+    ++d.cursor.row;
+    begin_frame(d);
+}
+
+void after_scoring(Decoder& d) {
+    extend_with_blank(d, d.scratch.b, d.scratch.a);
+    if (d.cursor.symbols == d.options.step_max_tokens) return end_frame(d);
+    release_hopeless(d);
+    rank_extensions(d);
+    d.cursor.stage = Stage::extension_prediction;
+}
+
+void after_prediction(Decoder& d) {
+    SearchScratch& s = d.scratch;
+    if (d.cursor.stage == Stage::initial_prediction) {
+        // _search (rnnt_decoder.py:230): the frames start from the one hypothesis.
+        s.b.assign(1, SearchHypothesis{0, 0, 0.0f});
+        release_slots_except(d.slots, d.tree, s.b);
+        d.frames_searched = 0;
+        return begin_frame(d);
+    }
+    s.a.assign(s.extended.begin(), s.extended.end());
+    if (s.a.empty()) return end_frame(d);
+    ++d.cursor.symbols;
+    d.cursor.stage = Stage::scoring;
+}
+
+// Every begun search to its end, in rounds of one predictor call and one
+// joiner call shared by all the searches waiting for it.
+void run_searches(SearchNetworks& networks, const ChunkSearch* searches, int64_t count) {
+    for (;;) {
+        predict_pending(networks, searches, count);
+        bool searching = false;
+        for (int64_t i = 0; i < count; ++i) {
+            Decoder& d = *searches[i].decoder;
+            if (d.cursor.stage == Stage::initial_prediction || d.cursor.stage == Stage::extension_prediction)
+                after_prediction(d);
+            searching = searching || d.cursor.stage != Stage::idle;
+        }
+        if (!searching) return;
+        score_hypotheses(networks, searches, count);
+        for (int64_t i = 0; i < count; ++i)
+            if (searches[i].decoder->cursor.stage == Stage::scoring) after_scoring(*searches[i].decoder);
+    }
+}
+
 void check_frames(const Decoder& d, const Tensor& encoder_out, const char* caller) {
     EMBER_CHECK(encoder_out.cols == d.model->config().encoding_dim, caller, ": encoder frames have ", encoder_out.cols,
                 " values, the model's encoding_dim is ", d.model->config().encoding_dim);
 }
 
-// The frame loop of _search (rnnt_decoder.py:241) from the hypotheses in
-// scratch.b, the frames numbered on from d.frames_searched; scratch.b then
-// holds the result (for continue_search) and decoder.hypotheses its copy.
-const std::vector<Hypothesis>& search_frames(Decoder& d, const Tensor& encoder_out) {
+// _init_b_hypos (rnnt_decoder.py:112): the search starts from the sequence of
+// the single seed token (the blank without a seed), through the predictor
+// from the seed's state (-1: the zero state). Every other slot is released
+// and the prefix tree of the previous search forgotten. With carry_predictor
+// the sequence takes over the seed's slot, whose output and state are
+// already those after its token.
+void begin_search(Decoder& d, const Tensor& encoder_out, const Hypothesis* seed) {
+    check_frames(d, encoder_out, "search");
+    EMBER_CHECK(!seed || !seed->tokens.empty(), "search: the seed hypothesis has no tokens");
+    const int64_t seed_slot = seed ? seed->slot : -1;
+    EMBER_CHECK(seed_slot >= -1 && seed_slot < static_cast<int64_t>(d.slots.info.size()), "search: the seed's slot ",
+                seed_slot, " is not one of the decoder's ", d.slots.info.size(), " slots");
+    const int64_t token = seed ? seed->tokens.back() : d.model->metadata.blank;
+    unlink_slots(d.slots, static_cast<int32_t>(seed_slot));
+    reset_tree(d.tree, token);
+    d.cursor.encoder_out = encoder_out;
+    d.cursor.row = 0;
+    d.cursor.stage = Stage::initial_prediction;
     SearchScratch& s = d.scratch;
-    for (int64_t row = 0; row < encoder_out.rows; ++row) {
-        const float* frame = encoder_out.row(row);
-        const int64_t t = d.frames_searched + row;
-        s.a.assign(s.b.begin(), s.b.end());
-        s.b.clear();
-        for (int64_t symbols = 0; !s.a.empty();) {
-            score_hypotheses(d, frame, t, s.a);
-            extend_with_blank(d, s.b, s.a);
-            if (symbols == d.options.step_max_tokens) break;
-            release_hopeless(d);
-            extend_with_token(d, frame, t);
-            if (!s.a.empty()) ++symbols;
-        }
-        keep_top_by_key(d);
-        release_slots_except(d.slots, d.tree, s.b);
+    s.pending.clear();
+    s.from.clear();
+    if (d.options.carry_predictor && seed_slot >= 0) {
+        d.slots.info[static_cast<size_t>(seed_slot)].prefix = 0;  // unlink_slots left it unscored
+        d.tree.prefixes[0].slot = static_cast<int32_t>(seed_slot);
+        return;
     }
-    d.frames_searched += encoder_out.rows;
-    write_hypotheses(d, s.b);
+    s.pending.push_back(0);
+    s.from.push_back(static_cast<int32_t>(seed_slot));
+}
+
+void begin_continued_search(Decoder& d, const Tensor& encoder_out) {
+    check_frames(d, encoder_out, "continue_search");
+    EMBER_CHECK(!d.tree.prefixes.empty(), "continue_search: the decoder has no search to continue");
+    compact_tree(d.tree, d.slots, d.scratch.b, d.scratch.renumbered);
+    d.cursor.encoder_out = encoder_out;
+    d.cursor.row = 0;
+    begin_frame(d);
+}
+
+void begin_stream_chunk(Decoder& d, const Tensor& encoder_out, bool first_chunk) {
+    if (first_chunk) return begin_search(d, encoder_out, nullptr);
+    if (d.options.carry_beam) return begin_continued_search(d, encoder_out);
+    EMBER_CHECK(!d.hypotheses.empty(), "search_stream_chunk: the decoder has no hypothesis to seed the chunk with");
+    // The seed's token and slot are read before the search replaces it.
+    begin_search(d, encoder_out, &d.hypotheses.front());
+}
+
+const std::vector<Hypothesis>& run_alone(Decoder& d) {
+    const ChunkSearch one{&d, d.cursor.encoder_out, false};
+    run_searches(d.networks, &one, 1);
     return d.hypotheses;
 }
 
@@ -287,18 +376,7 @@ Decoder make_decoder(const Model& model, const SearchOptions& options) {
     Decoder d;
     d.model = &model;
     d.options = options;
-    auto carve = [&](Arena& arena) {
-        d.predictor = allocate_predictor_scratch(arena, c, beam);
-        d.predicted = arena.matrix(beam, c.encoding_dim);
-        d.targets = arena.matrix(beam, c.encoding_dim);
-        d.joint = arena.matrix(beam, c.encoding_dim);
-        d.log_probs = arena.matrix(beam, c.num_symbols);
-    };
-    Arena sizing = Arena::counting();
-    carve(sizing);
-    d.arena = Arena(sizing.used());
-    carve(d.arena);
-    d.token_gates = make_token_gates(c, kKeptTokenGates, beam);
+    d.networks = make_search_networks(c, beam);
     d.slots = make_slot_pool(c.encoding_dim, predictor_state_floats(c), keep, 3 * beam + 2);
 
     reserve_for_streaming(d);
@@ -306,32 +384,34 @@ Decoder make_decoder(const Model& model, const SearchOptions& options) {
 }
 
 const std::vector<Hypothesis>& search(Decoder& d, const Tensor& encoder_out, const Hypothesis* seed) {
-    check_frames(d, encoder_out, "search");
-    EMBER_CHECK(!seed || !seed->tokens.empty(), "search: the seed hypothesis has no tokens");
-    const int64_t seed_slot = seed ? seed->slot : -1;
-    EMBER_CHECK(seed_slot >= -1 && seed_slot < static_cast<int64_t>(d.slots.info.size()), "search: the seed's slot ",
-                seed_slot, " is not one of the decoder's ", d.slots.info.size(), " slots");
-    const int64_t token = seed ? seed->tokens.back() : d.model->metadata.blank;
-    // _search (rnnt_decoder.py:230).
-    d.scratch.b.assign(1, initial_hypothesis(d, token, static_cast<int32_t>(seed_slot)));
-    release_slots_except(d.slots, d.tree, d.scratch.b);
-    d.frames_searched = 0;
-    return search_frames(d, encoder_out);
+    begin_search(d, encoder_out, seed);
+    return run_alone(d);
 }
 
 const std::vector<Hypothesis>& continue_search(Decoder& d, const Tensor& encoder_out) {
-    check_frames(d, encoder_out, "continue_search");
-    EMBER_CHECK(!d.tree.prefixes.empty(), "continue_search: the decoder has no search to continue");
-    compact_tree(d.tree, d.slots, d.scratch.b, d.scratch.renumbered);
-    return search_frames(d, encoder_out);
+    begin_continued_search(d, encoder_out);
+    return run_alone(d);
 }
 
 const std::vector<Hypothesis>& search_stream_chunk(Decoder& d, const Tensor& encoder_out, bool first_chunk) {
-    if (first_chunk) return search(d, encoder_out, nullptr);
-    if (d.options.carry_beam) return continue_search(d, encoder_out);
-    EMBER_CHECK(!d.hypotheses.empty(), "search_stream_chunk: the decoder has no hypothesis to seed the chunk with");
-    // The seed's token and slot are read before the search replaces it.
-    return search(d, encoder_out, &d.hypotheses.front());
+    begin_stream_chunk(d, encoder_out, first_chunk);
+    return run_alone(d);
+}
+
+void search_stream_chunks(SearchNetworks& networks, const ChunkSearch* searches, int64_t count) {
+    if (count == 0) return;
+    const Model* model = searches[0].decoder->model;
+    int64_t rows = 0;
+    for (int64_t i = 0; i < count; ++i) {
+        Decoder& d = *searches[i].decoder;
+        EMBER_CHECK(d.model == model, "search_stream_chunks: search ", i, " runs another model");
+        d.cursor.stage = Stage::idle;  // until begun: a failed begin leaves it out
+        rows += d.options.beam;
+    }
+    reserve_rows(networks, model->config(), rows);
+    for (int64_t i = 0; i < count; ++i)
+        begin_stream_chunk(*searches[i].decoder, searches[i].encoder_out, searches[i].first_chunk);
+    run_searches(networks, searches, count);
 }
 
 }  // namespace ember

@@ -65,6 +65,39 @@ struct SearchStats {
     int64_t full_rankings = 0;       // rounds ranked on every score because of ties (rank_rows)
 };
 
+// Scratch of the search's network calls for up to max_rows hypotheses at
+// once: a decoder's own (its beam) or one shared by the searches of several
+// decoders advanced in lockstep (search_stream_chunks), whose joiner and
+// predictor calls then take the hypotheses of all of them together.
+struct SearchNetworks {
+    int64_t max_rows = 0;
+    Arena arena;
+    PredictorScratch predictor;
+    TokenGates token_gates;
+    Tensor predicted;  // (max_rows, E): predictor outputs before they go to their slots
+    Tensor targets;    // (max_rows, E): predictor outputs of the hypotheses being scored
+    Tensor joint;      // (max_rows, E): joiner scratch
+    Tensor log_probs;  // (max_rows, num_symbols)
+    // A call's rows: predictor tokens and states, joiner frames and temperatures.
+    std::vector<int64_t> tokens;
+    std::vector<const float*> states_in;
+    std::vector<float*> states_out;
+    std::vector<const float*> frames;
+    std::vector<float> temperatures;
+};
+
+SearchNetworks make_search_networks(const EmformerRnntConfig& config, int64_t max_rows);
+
+// Where a decoder's search is between its network calls (beam_search.cpp):
+// the frames of the current call and the round of the frame being searched.
+struct SearchCursor {
+    enum class Stage { idle, initial_prediction, scoring, extension_prediction };
+    Stage stage = Stage::idle;
+    Tensor encoder_out;   // the frames of the call
+    int64_t row = 0;      // the frame being searched
+    int64_t symbols = 0;  // tokens emitted at it so far
+};
+
 // Per-stream search state. Every container is kept from search to search and
 // only grows; make_decoder reserves the most a streaming chunk's search can
 // need (with step_max_tokens <= 100, unless sort keys tie), so that streaming
@@ -75,13 +108,8 @@ struct Decoder {
     SearchTree tree;
     SlotPool slots;
     SearchScratch scratch;
-    Arena arena;
-    PredictorScratch predictor;
-    TokenGates token_gates;
-    Tensor predicted;  // (beam, E): predictor outputs before they go to their slots
-    Tensor targets;    // (beam, E): predictor outputs of the hypotheses being scored
-    Tensor joint;      // (beam, E): joiner scratch
-    Tensor log_probs;  // (beam, num_symbols)
+    SearchNetworks networks;  // for beam rows
+    SearchCursor cursor;
     std::vector<Hypothesis> hypotheses;  // the latest search's result
     std::vector<Hypothesis> spare;       // hypotheses' storage not in the result
     int64_t frames_searched = 0;         // by the latest search and the continue_search calls after it
@@ -117,5 +145,17 @@ const std::vector<Hypothesis>& continue_search(Decoder& decoder, const Tensor& e
 // chunk before (RNNTBeamSearch.infer; with carry_predictor, from its own
 // predictor state) or, with carry_beam, continue_search from the whole beam.
 const std::vector<Hypothesis>& search_stream_chunk(Decoder& decoder, const Tensor& encoder_out, bool first_chunk);
+
+// search_stream_chunk for several decoders (of one model) in lockstep: each
+// round one joiner call and one predictor call over the hypotheses of every
+// decoder still searching, in `networks` (grown when their beams need more
+// rows), so that the networks' weights are read once for all. Each decoder
+// ends exactly as search_stream_chunk alone would leave it.
+struct ChunkSearch {
+    Decoder* decoder = nullptr;
+    Tensor encoder_out;
+    bool first_chunk = false;
+};
+void search_stream_chunks(SearchNetworks& networks, const ChunkSearch* searches, int64_t count);
 
 }  // namespace ember

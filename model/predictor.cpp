@@ -126,23 +126,23 @@ void predictor_step(const Model& model, const int64_t* tokens, const float* cons
     ops::layer_norm(out, w.output_layer_norm, kLayerNormEps, out);
 }
 
-void joiner_log_probs(const Model& model, const float* encoder_frame, const Tensor& predictor_out, float temperature,
-                      const Tensor& hidden, const Tensor& log_probs) {
+void joiner_log_probs(const Model& model, const float* const* encoder_frames, const float* temperatures,
+                      const Tensor& predictor_out, const Tensor& hidden, const Tensor& log_probs) {
     const int64_t n = predictor_out.rows, E = predictor_out.cols;
     // relu(source + target), the joiner's activation (models/rnnt.py, _Joiner).
     for (int64_t i = 0; i < n; ++i) {
+        const float* frame = encoder_frames[i];
         const float* target = predictor_out.row(i);
         float* joint = hidden.row(i);
-        for (int64_t j = 0; j < E; ++j) joint[j] = encoder_frame[j] + target[j];
+        for (int64_t j = 0; j < E; ++j) joint[j] = frame[j] + target[j];
     }
     const Tensor joint = hidden.rows_slice(0, n);
     ops::activate(joint, ops::Activation::relu);
     ops::linear(joint, model.weights.joiner.linear, log_probs);
-    if (temperature != 1.0f) {
-        for (int64_t i = 0; i < n; ++i) {
-            float* row = log_probs.row(i);
-            for (int64_t j = 0; j < log_probs.cols; ++j) row[j] /= temperature;
-        }
+    for (int64_t i = 0; i < n; ++i) {
+        if (temperatures[i] == 1.0f) continue;
+        float* row = log_probs.row(i);
+        for (int64_t j = 0; j < log_probs.cols; ++j) row[j] /= temperatures[i];
     }
     kernels::log_softmax(log_probs.data, log_probs.stride, n, log_probs.cols);
 }

@@ -48,9 +48,11 @@ void predictor_step(const Model& model, const int64_t* tokens, const float* cons
                     const Tensor& out, const PredictorScratch& scratch, TokenGates* token_gates = nullptr);
 
 // torchaudio's _Joiner followed by RNNTBeamSearch's log_softmax(x / temperature):
-// log_probs (n, num_symbols) for one encoder frame (E) against n predictor outputs (n, E).
-// hidden is scratch of (n, E).
-void joiner_log_probs(const Model& model, const float* encoder_frame, const Tensor& predictor_out, float temperature,
-                      const Tensor& hidden, const Tensor& log_probs);
+// log_probs (n, num_symbols) of n predictor outputs (n, E), row i against the
+// encoder frame encoder_frames[i] (E) with temperatures[i], so that one call
+// serves the hypotheses of several searches (each row's values are the same
+// either way). hidden is scratch of (n, E).
+void joiner_log_probs(const Model& model, const float* const* encoder_frames, const float* temperatures,
+                      const Tensor& predictor_out, const Tensor& hidden, const Tensor& log_probs);
 
 }  // namespace ember

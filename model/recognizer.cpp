@@ -71,13 +71,13 @@ Tensor encoded_view(Stream& s) {
     return {s.encoded.data(), chunk_output_rows(c), c.encoding_dim, c.encoding_dim};
 }
 
-// The transcribed chunk -> a search seeded with the best hypothesis so far
-// (RNNTBeamSearch.infer) -> the chunk's text, appended. With carry_beam, the
-// search carried on from the whole beam instead -> the best hypothesis's
-// text so far, which replaces the last.
-void search_chunk(Stream& s) {
-    const Tensor encoder_out = encoded_view(s);
-    const std::vector<Hypothesis>& hypotheses = search_stream_chunk(s.decoder, encoder_out, s.chunks == 0);
+// After a chunk's search (search_stream_chunk: seeded with the best
+// hypothesis so far, as RNNTBeamSearch.infer) -> the chunk's text, appended.
+// With carry_beam, the search carried on from the whole beam instead -> the
+// best hypothesis's text so far, which replaces the last.
+void take_chunk_result(Stream& s) {
+    const std::vector<Hypothesis>& hypotheses = s.decoder.hypotheses;
+    const int64_t rows = chunk_output_rows(model_of(s).config());
     // A carried beam's best is the whole path so far, its frames numbered from the first chunk's.
     const bool carried = s.recognizer->options.search.carry_beam && s.chunks > 0;
     if (carried) {
@@ -85,7 +85,7 @@ void search_chunk(Stream& s) {
         s.current.times.clear();
         s.text.clear();
     }
-    append_best(s, carried ? 0 : s.chunks * encoder_out.rows);
+    append_best(s, carried ? 0 : s.chunks * rows);
     s.text += text_of(model_of(s), hypotheses.front().tokens, false);
     s.current.text = strip_whitespace(s.text, true, false);
     ++s.chunks;
@@ -101,7 +101,8 @@ void end_streaming(Stream& s) {
 void decode_streaming(Stream& s) {
     while (next_chunk(s)) {
         transcribe_chunk(s.transcriber, chunk_view(s), encoded_view(s));
-        search_chunk(s);
+        search_stream_chunk(s.decoder, encoded_view(s), s.chunks == 0);
+        take_chunk_result(s);
     }
     end_streaming(s);
 }
@@ -208,17 +209,25 @@ StreamBatch make_stream_batch(const Model& model, int64_t capacity) {
     batch.transcribers.reserve(static_cast<size_t>(capacity));
     batch.chunks.reserve(static_cast<size_t>(capacity));
     batch.outs.reserve(static_cast<size_t>(capacity));
+    batch.searches.reserve(static_cast<size_t>(capacity));
     return batch;
 }
 
 namespace {
 
-// Transcribes the chunks the batch has gathered in one call, then searches each.
+// Transcribes the chunks the batch has gathered in one call, then searches
+// them in lockstep (each joiner and predictor call over all the streams).
 void decode_gathered(StreamBatch& b) {
     if (b.streams.empty()) return;
-    transcribe_chunks(b.transcriber, b.transcribers.data(), b.chunks.data(), b.outs.data(),
-                      static_cast<int64_t>(b.streams.size()));
-    for (Stream* s : b.streams) search_chunk(*s);
+    const int64_t n = static_cast<int64_t>(b.streams.size());
+    transcribe_chunks(b.transcriber, b.transcribers.data(), b.chunks.data(), b.outs.data(), n);
+    b.searches.clear();
+    for (int64_t i = 0; i < n; ++i) {
+        Stream& s = *b.streams[static_cast<size_t>(i)];
+        b.searches.push_back({&s.decoder, b.outs[static_cast<size_t>(i)], s.chunks == 0});
+    }
+    search_stream_chunks(b.search, b.searches.data(), n);
+    for (Stream* s : b.streams) take_chunk_result(*s);
     b.streams.clear();
     b.transcribers.clear();
     b.chunks.clear();

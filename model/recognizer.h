@@ -15,7 +15,9 @@
 //
 // Many streams on one thread: decode_batch advances every given stream's
 // ready chunks together, each transcriber call stacking one chunk of up to
-// `capacity` streams (the encoder's weights read once for all of them):
+// `capacity` streams (the encoder's weights read once for all of them), and
+// their searches in lockstep (each joiner and predictor call over the
+// hypotheses of all of them):
 //
 //     ember::StreamBatch batch = ember::make_stream_batch(model, 16);
 //     ember::decode_batch(batch, streams.data(), streams.size());  // streams: std::vector<ember::Stream*>
@@ -112,6 +114,9 @@ struct StreamBatch {
     std::vector<Stream*> streams;
     std::vector<TranscriberStream*> transcribers;
     std::vector<Tensor> chunks, outs;
+    // Their searches, advanced in lockstep (search_stream_chunks).
+    SearchNetworks search;
+    std::vector<ChunkSearch> searches;
 };
 
 // Throws ember::Error when the model cannot stream or capacity < 1.

@@ -4,57 +4,152 @@
 
 namespace ember {
 
-void predict(Decoder& d, const std::vector<int32_t>& pending, const std::vector<int32_t>& from) {
-    SearchScratch& s = d.scratch;
-    const int64_t n = static_cast<int64_t>(pending.size());
-    s.rows.clear();
-    s.tokens.clear();
-    for (int32_t prefix : pending) {
-        s.rows.push_back(take_slot(d.slots, d.tree, prefix));
-        s.tokens.push_back(d.tree.prefixes[static_cast<size_t>(prefix)].token);
-    }
-    // Pointers are taken only now: taking a slot may move the pool.
-    s.states_in.clear();
-    s.states_out.clear();
-    for (size_t i = 0; i < pending.size(); ++i) {
-        s.states_in.push_back(from[i] < 0 ? nullptr : slot_state(d.slots, from[i]));
-        s.states_out.push_back(slot_state(d.slots, s.rows[i]));
-    }
-    const Tensor out = d.predicted.rows_slice(0, n);
-    predictor_step(*d.model, s.tokens.data(), s.states_in.data(), s.states_out.data(), out, d.predictor,
-                   &d.token_gates);
-    for (int64_t i = 0; i < n; ++i)
-        std::copy(out.row(i), out.row(i) + out.cols, slot_output(d.slots, s.rows[static_cast<size_t>(i)]));
-    ++d.stats.predictor_calls;
-    d.stats.predictor_rows += n;
+namespace {
+
+// Tokens whose first input gates a decoder keeps (TokenGates): on the
+// base-sized benchmark of bench/README.md at beam 10, 64 let 76% of the
+// predictor steps skip that product (every token kept: 86%).
+constexpr int64_t kKeptTokenGates = 64;
+
+using Stage = SearchCursor::Stage;
+
+bool awaits_prediction(const Decoder& d) {
+    return d.cursor.stage == Stage::initial_prediction || d.cursor.stage == Stage::extension_prediction;
 }
 
-Tensor joiner(Decoder& d, const float* frame, const std::vector<int32_t>& slots) {
-    const int64_t n = static_cast<int64_t>(slots.size());
-    const Tensor targets = d.targets.rows_slice(0, n);
-    for (int64_t i = 0; i < n; ++i) {
-        const float* out = slot_output(d.slots, slots[static_cast<size_t>(i)]);
-        std::copy(out, out + targets.cols, targets.row(i));
-    }
-    const Tensor log_probs = d.log_probs.rows_slice(0, n);
-    joiner_log_probs(*d.model, frame, targets, d.options.temperature, d.joint, log_probs);
-    ++d.stats.joiner_calls;
-    d.stats.joiner_rows += n;
+// Slot `slot`'s predictor output as joiner row `row`, against `frame`.
+void gather_joiner_row(SearchNetworks& net, Decoder& d, int32_t slot, const float* frame, int64_t row) {
+    const float* out = slot_output(d.slots, slot);
+    std::copy(out, out + net.targets.cols, net.targets.row(row));
+    net.frames.push_back(frame);
+    net.temperatures.push_back(d.options.temperature);
+}
+
+// The joiner over the n rows gathered.
+Tensor joiner_rows(SearchNetworks& net, const Model& model, int64_t n) {
+    const Tensor log_probs = net.log_probs.rows_slice(0, n);
+    joiner_log_probs(model, net.frames.data(), net.temperatures.data(), net.targets.rows_slice(0, n), net.joint,
+                     log_probs);
     return log_probs;
 }
 
-void score_hypotheses(Decoder& d, const float* frame, int64_t t, const std::vector<SearchHypothesis>& a) {
-    std::vector<int32_t>& rows = d.scratch.rows;
-    rows.clear();
-    for (const SearchHypothesis& h : a) {
-        const int32_t slot = prefix_of(d.tree, h).slot;
-        if (d.slots.info[static_cast<size_t>(slot)].scored_frame == t) ++d.stats.scores_reused;
-        else rows.push_back(slot);
+void check_rows(const SearchNetworks& net, int64_t n, const char* caller) {
+    EMBER_CHECK(n <= net.max_rows, caller, ": ", n, " hypotheses but scratch for ", net.max_rows);
+}
+
+}  // namespace
+
+SearchNetworks make_search_networks(const EmformerRnntConfig& c, int64_t max_rows) {
+    SearchNetworks net;
+    net.max_rows = max_rows;
+    auto carve = [&](Arena& arena) {
+        net.predictor = allocate_predictor_scratch(arena, c, max_rows);
+        net.predicted = arena.matrix(max_rows, c.encoding_dim);
+        net.targets = arena.matrix(max_rows, c.encoding_dim);
+        net.joint = arena.matrix(max_rows, c.encoding_dim);
+        net.log_probs = arena.matrix(max_rows, c.num_symbols);
+    };
+    Arena sizing = Arena::counting();
+    carve(sizing);
+    net.arena = Arena(sizing.used());
+    carve(net.arena);
+    net.token_gates = make_token_gates(c, kKeptTokenGates, max_rows);
+    const size_t rows = static_cast<size_t>(max_rows);
+    net.tokens.reserve(rows);
+    net.states_in.reserve(rows);
+    net.states_out.reserve(rows);
+    net.frames.reserve(rows);
+    net.temperatures.reserve(rows);
+    return net;
+}
+
+void reserve_rows(SearchNetworks& net, const EmformerRnntConfig& c, int64_t rows) {
+    if (rows > net.max_rows) net = make_search_networks(c, std::max(rows, 2 * net.max_rows));
+}
+
+void predict_pending(SearchNetworks& net, const ChunkSearch* searches, int64_t count) {
+    net.tokens.clear();
+    for (int64_t i = 0; i < count; ++i) {
+        Decoder& d = *searches[i].decoder;
+        d.scratch.rows.clear();
+        if (!awaits_prediction(d)) continue;
+        for (int32_t prefix : d.scratch.pending) {
+            d.scratch.rows.push_back(take_slot(d.slots, d.tree, prefix));
+            net.tokens.push_back(d.tree.prefixes[static_cast<size_t>(prefix)].token);
+        }
     }
-    if (rows.empty()) return;
-    const Tensor log_probs = joiner(d, frame, rows);
-    for (size_t i = 0; i < rows.size(); ++i)
-        set_slot_summary(d.slots, rows[i], log_probs.row(static_cast<int64_t>(i)), log_probs.cols, t);
+    const int64_t n = static_cast<int64_t>(net.tokens.size());
+    if (n == 0) return;
+    check_rows(net, n, "predict_pending");
+    // Pointers are taken only now: taking a slot may move a pool.
+    net.states_in.clear();
+    net.states_out.clear();
+    for (int64_t i = 0; i < count; ++i) {
+        Decoder& d = *searches[i].decoder;
+        const std::vector<int32_t>& from = d.scratch.from;
+        for (size_t k = 0; k < d.scratch.rows.size(); ++k) {
+            net.states_in.push_back(from[k] < 0 ? nullptr : slot_state(d.slots, from[k]));
+            net.states_out.push_back(slot_state(d.slots, d.scratch.rows[k]));
+        }
+    }
+    const Tensor out = net.predicted.rows_slice(0, n);
+    predictor_step(*searches[0].decoder->model, net.tokens.data(), net.states_in.data(), net.states_out.data(), out,
+                   net.predictor, &net.token_gates);
+    int64_t row = 0;
+    for (int64_t i = 0; i < count; ++i) {
+        Decoder& d = *searches[i].decoder;
+        if (d.scratch.rows.empty()) continue;
+        for (int32_t slot : d.scratch.rows) {
+            std::copy(out.row(row), out.row(row) + out.cols, slot_output(d.slots, slot));
+            ++row;
+        }
+        ++d.stats.predictor_calls;
+        d.stats.predictor_rows += static_cast<int64_t>(d.scratch.rows.size());
+    }
+}
+
+void score_hypotheses(SearchNetworks& net, const ChunkSearch* searches, int64_t count) {
+    net.frames.clear();
+    net.temperatures.clear();
+    int64_t n = 0;
+    for (int64_t i = 0; i < count; ++i) {
+        Decoder& d = *searches[i].decoder;
+        std::vector<int32_t>& rows = d.scratch.rows;
+        rows.clear();
+        if (d.cursor.stage != Stage::scoring) continue;
+        const int64_t t = cursor_frame_index(d);
+        for (const SearchHypothesis& h : d.scratch.a) {
+            const int32_t slot = prefix_of(d.tree, h).slot;
+            if (d.slots.info[static_cast<size_t>(slot)].scored_frame == t) ++d.stats.scores_reused;
+            else rows.push_back(slot);
+        }
+        check_rows(net, n + static_cast<int64_t>(rows.size()), "score_hypotheses");
+        for (int32_t slot : rows) gather_joiner_row(net, d, slot, cursor_frame(d), n++);
+        if (rows.empty()) continue;
+        ++d.stats.joiner_calls;
+        d.stats.joiner_rows += static_cast<int64_t>(rows.size());
+    }
+    if (n == 0) return;
+    const Tensor log_probs = joiner_rows(net, *searches[0].decoder->model, n);
+    int64_t row = 0;
+    for (int64_t i = 0; i < count; ++i) {
+        Decoder& d = *searches[i].decoder;
+        if (d.cursor.stage != Stage::scoring) continue;
+        for (int32_t slot : d.scratch.rows)
+            set_slot_summary(d.slots, slot, log_probs.row(row++), log_probs.cols, cursor_frame_index(d));
+    }
+}
+
+Tensor joiner(Decoder& d, const float* frame, const std::vector<int32_t>& slots) {
+    SearchNetworks& net = d.networks;
+    const int64_t n = static_cast<int64_t>(slots.size());
+    check_rows(net, n, "joiner");
+    net.frames.clear();
+    net.temperatures.clear();
+    for (int64_t i = 0; i < n; ++i) gather_joiner_row(net, d, slots[static_cast<size_t>(i)], frame, i);
+    ++d.stats.joiner_calls;
+    d.stats.joiner_rows += n;
+    return joiner_rows(net, *d.model, n);
 }
 
 }  // namespace ember

@@ -1,5 +1,6 @@
 // The networks a beam search runs (model/beam_search.cpp), each call batched
-// over hypotheses, their results kept in the decoder's predictor slots.
+// over hypotheses -- those of one search, or of several searches advanced in
+// lockstep -- their results kept in each decoder's predictor slots.
 #pragma once
 
 #include <vector>
@@ -8,19 +9,30 @@
 
 namespace ember {
 
-// The predictor step of _gen_new_hypos and _init_b_hypos, batched: every
-// sequence in `pending` gets a slot holding its predictor output and state,
-// from its last token and the state in slot from[i] (-1: the zero state).
-void predict(Decoder& decoder, const std::vector<int32_t>& pending, const std::vector<int32_t>& from);
+// Grows `networks` to take `rows` hypotheses in one call (reallocating only
+// when it holds fewer).
+void reserve_rows(SearchNetworks& networks, const EmformerRnntConfig& config, int64_t rows);
 
-// _gen_next_token_probs: log-probabilities (n, V) of the next token after each
-// sequence held in `slots`, at one encoder frame, the joiner run once for all.
-// The rows live in decoder.log_probs until the next call.
+// The encoder frame a decoder's search is at, and its index in the search.
+inline const float* cursor_frame(const Decoder& d) { return d.cursor.encoder_out.row(d.cursor.row); }
+inline int64_t cursor_frame_index(const Decoder& d) { return d.frames_searched + d.cursor.row; }
+
+// The predictor step of _gen_new_hypos and _init_b_hypos, one call for the
+// searches waiting for it (stage initial_prediction or extension_prediction):
+// every sequence in a decoder's scratch.pending gets a slot (then in its
+// scratch.rows) holding its predictor output and state, from its last token
+// and the state in slot scratch.from[i] (-1: the zero state).
+void predict_pending(SearchNetworks& networks, const ChunkSearch* searches, int64_t count);
+
+// _gen_next_token_probs, one joiner call for the searches at stage scoring:
+// the hypotheses of each one's scratch.a not yet scored at its frame (an
+// extension may re-create one that was) are, and each one's summary is kept
+// in its slot.
+void score_hypotheses(SearchNetworks& networks, const ChunkSearch* searches, int64_t count);
+
+// _gen_next_token_probs of one search: log-probabilities (n, V) of the next
+// token after each sequence held in `slots`, at one encoder frame, in the
+// decoder's own networks, where the rows live until its next call.
 Tensor joiner(Decoder& decoder, const float* frame, const std::vector<int32_t>& slots);
-
-// Scores the hypotheses of `a` not scored at frame t yet (an extension may
-// re-create one that was) in one joiner call, keeping each one's summary in
-// its slot.
-void score_hypotheses(Decoder& decoder, const float* frame, int64_t t, const std::vector<SearchHypothesis>& a);
 
 }  // namespace ember

@@ -116,9 +116,6 @@ struct SearchScratch {
     std::vector<RowSummary> summaries;   // of a
     std::vector<int32_t> pending, from;  // sequences awaiting the predictor, their parents' slots
     std::vector<int32_t> rows;           // the slots of a joiner or predictor call
-    std::vector<int64_t> tokens;         // a predictor call's tokens
-    std::vector<const float*> states_in;
-    std::vector<float*> states_out;
     std::vector<float> keys;             // top_by_key
     std::vector<int64_t> order;
     std::vector<int32_t> renumbered;     // compact_tree

@@ -73,7 +73,9 @@ Tensor next_token_log_probs(ReferenceDecoder& d, const float* frame, const std::
         std::copy(out, out + E, targets.row(i));
     }
     const Tensor log_probs = d.log_probs.rows_slice(0, n);
-    joiner_log_probs(*d.model, frame, targets, d.options.temperature, d.joint, log_probs);
+    const std::vector<const float*> frames(static_cast<size_t>(n), frame);
+    const std::vector<float> temperatures(static_cast<size_t>(n), d.options.temperature);
+    joiner_log_probs(*d.model, frames.data(), temperatures.data(), targets, d.joint, log_probs);
     return log_probs;
 }
 

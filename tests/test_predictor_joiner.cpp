@@ -79,10 +79,15 @@ TEST_CASE("predictor step and joiner match a double-precision evaluation", "[dec
         ember::predictor_step(model, tokens.data(), in.data(), out.data(), predicted, scratch);
 
         const ember::Tensor hidden = arena.matrix(n, E), log_probs = arena.matrix(n, c.num_symbols);
-        std::vector<float> frame(static_cast<size_t>(E));
-        for (int64_t j = 0; j < E; ++j) frame[size_t(j)] = std::sin(0.37 * double(j)) * 1.5f;
-        const float temperature = 1.3f;
-        ember::joiner_log_probs(model, frame.data(), predicted, temperature, hidden, log_probs);
+        // Each row its own encoder frame and temperature (rows of different searches).
+        std::vector<std::vector<float>> frames(size_t(n), std::vector<float>(static_cast<size_t>(E)));
+        std::vector<const float*> frame_rows;
+        for (int64_t i = 0; i < n; ++i) {
+            for (int64_t j = 0; j < E; ++j) frames[size_t(i)][size_t(j)] = std::sin(0.37 * double(j) + double(i)) * 1.5f;
+            frame_rows.push_back(frames[size_t(i)].data());
+        }
+        const std::vector<float> temperatures = {1.3f, 1.0f, 0.7f};
+        ember::joiner_log_probs(model, frame_rows.data(), temperatures.data(), predicted, hidden, log_probs);
 
         for (int64_t i = 0; i < n; ++i) {
             std::vector<Vector> hs, cs;
@@ -95,6 +100,8 @@ TEST_CASE("predictor step and joiner match a double-precision evaluation", "[dec
                     REQUIRE(std::fabs(out[size_t(i)][layer * 2 * H + H + j] - cs[layer][size_t(j)]) < 1e-4);
                 }
             // Joiner: log_softmax(linear(relu(frame + predictor)) / temperature).
+            const std::vector<float>& frame = frames[size_t(i)];
+            const double temperature = temperatures[size_t(i)];
             Vector joint(static_cast<size_t>(E));
             for (int64_t j = 0; j < E; ++j) joint[size_t(j)] = std::max(0.0, double(frame[size_t(j)]) + expected[size_t(j)]);
             Vector logits = linear(model.weights.joiner.linear, joint);

@@ -75,12 +75,19 @@ int64_t last_tick(const std::vector<Script>& scripts) {
     return last;
 }
 
+// Stream i runs recognizers[i % size].
+using Recognizers = std::vector<const ember::Recognizer*>;
+const ember::Recognizer& recognizer_of(const Recognizers& recognizers, size_t stream) {
+    return *recognizers[stream % recognizers.size()];
+}
+
 // Every stream alone: decode whatever is ready after each piece.
-std::vector<Trace> run_alone(const ember::Recognizer& recognizer, const std::vector<Script>& scripts) {
+std::vector<Trace> run_alone(const Recognizers& recognizers, const std::vector<Script>& scripts) {
     std::vector<Trace> traces;
-    for (const Script& s : scripts) {
+    for (size_t i = 0; i < scripts.size(); ++i) {
+        const Script& s = scripts[i];
         Trace trace;
-        ember::Stream stream = ember::make_stream(recognizer);
+        ember::Stream stream = ember::make_stream(recognizer_of(recognizers, i));
         for (int64_t tick = s.start; feed(stream, s, tick); ++tick) {
             while (ember::is_ready(stream)) ember::decode(stream);
             trace.results.push_back(ember::result(stream));
@@ -93,11 +100,11 @@ std::vector<Trace> run_alone(const ember::Recognizer& recognizer, const std::vec
 
 // Every stream in one batch: after each tick, one decode_batch over all the
 // streams made so far, live, idle or done.
-std::vector<Trace> run_batched(const ember::Recognizer& recognizer, const std::vector<Script>& scripts,
+std::vector<Trace> run_batched(const Recognizers& recognizers, const std::vector<Script>& scripts,
                                int64_t capacity) {
-    ember::StreamBatch batch = ember::make_stream_batch(*recognizer.model, capacity);
+    ember::StreamBatch batch = ember::make_stream_batch(*recognizers[0]->model, capacity);
     std::vector<ember::Stream> streams;
-    for (size_t i = 0; i < scripts.size(); ++i) streams.push_back(ember::make_stream(recognizer));
+    for (size_t i = 0; i < scripts.size(); ++i) streams.push_back(ember::make_stream(recognizer_of(recognizers, i)));
     std::vector<ember::Stream*> all;
     for (ember::Stream& stream : streams) all.push_back(&stream);
     std::vector<Trace> traces(scripts.size());
@@ -114,6 +121,23 @@ std::vector<Trace> run_batched(const ember::Recognizer& recognizer, const std::v
     return traces;
 }
 
+// run_batched ends every stream as run_alone does; returns the tokens emitted.
+int64_t require_batched_as_alone(const Recognizers& recognizers, const std::vector<Script>& scripts,
+                                 int64_t capacity) {
+    const std::vector<Trace> expected = run_alone(recognizers, scripts);
+    const std::vector<Trace> got = run_batched(recognizers, scripts, capacity);
+    int64_t tokens = 0;
+    for (size_t i = 0; i < scripts.size(); ++i) {
+        INFO("batch of " << capacity << ", stream " << i);
+        REQUIRE(got[i].chunks == expected[i].chunks);
+        REQUIRE(got[i].results.size() == expected[i].results.size());
+        for (size_t t = 0; t < got[i].results.size(); ++t) require_same(got[i].results[t], expected[i].results[t]);
+        REQUIRE(got[i].results.back().final);
+        tokens += static_cast<int64_t>(expected[i].results.back().tokens.size());
+    }
+    return tokens;
+}
+
 }  // namespace
 
 TEST_CASE("streams decoded together end as each decoded alone", "[recognizer][batch]") {
@@ -128,24 +152,48 @@ TEST_CASE("streams decoded together end as each decoded alone", "[recognizer][ba
             const ember::Recognizer recognizer = ember::make_recognizer(model, options);
             for (int streams : {1, 3, 7}) {
                 const std::vector<Script> scripts = make_scripts(streams, 500u + static_cast<unsigned>(streams));
-                const std::vector<Trace> expected = run_alone(recognizer, scripts);
                 for (int64_t capacity : {int64_t{streams}, int64_t{2}}) {
-                    const std::vector<Trace> got = run_batched(recognizer, scripts, capacity);
-                    for (size_t i = 0; i < scripts.size(); ++i) {
-                        INFO(name << ", beam " << beam << ", " << streams << " streams, batch of " << capacity
-                                  << ", stream " << i);
-                        REQUIRE(got[i].chunks == expected[i].chunks);
-                        REQUIRE(got[i].results.size() == expected[i].results.size());
-                        for (size_t t = 0; t < got[i].results.size(); ++t)
-                            require_same(got[i].results[t], expected[i].results[t]);
-                        REQUIRE(got[i].results.back().final);
-                        tokens += static_cast<int64_t>(expected[i].results.back().tokens.size());
-                    }
+                    INFO(name << ", beam " << beam << ", " << streams << " streams");
+                    tokens += require_batched_as_alone({&recognizer}, scripts, capacity);
                 }
             }
         }
         // The texts mean something only if the model emits tokens (temp1p5_noln
         // does with beam 4, not greedily; the scores are compared either way).
+        INFO(name);
+        REQUIRE(tokens > 0);
+    }
+}
+
+TEST_CASE("streams with different search options, searched in lockstep, end as each alone", "[recognizer][batch]") {
+    // Every way a chunk's search can start (from the blank, seeded with or
+    // without the seed's predictor state, the carried beam) and end a frame
+    // (no extension left, step_max_tokens), with other beams and temperatures,
+    // side by side in the same joiner and predictor calls.
+    for (const char* name : {"ln_1lstm", "temp1p5_noln"}) {
+        const ember::Model model = ember::test::convert_and_load_decoder_fixture(name);
+        std::vector<ember::RecognizerOptions> options(6);
+        for (ember::RecognizerOptions& o : options) o.streaming = true;
+        options[0].search.beam = 1;
+        options[1].search.beam = 4;
+        options[2].search.beam = 4;
+        options[2].search.carry_predictor = true;
+        options[3].search.beam = 3;
+        options[3].search.carry_beam = true;
+        options[4].search.beam = 2;
+        options[4].search.temperature = 1.7f;
+        options[5].search.beam = 4;
+        options[5].search.step_max_tokens = 1;
+        std::vector<ember::Recognizer> recognizers;
+        for (const ember::RecognizerOptions& o : options) recognizers.push_back(ember::make_recognizer(model, o));
+        Recognizers mixed;
+        for (const ember::Recognizer& r : recognizers) mixed.push_back(&r);
+        const std::vector<Script> scripts = make_scripts(9, 77u);
+        int64_t tokens = 0;
+        for (int64_t capacity : {int64_t{9}, int64_t{4}}) {
+            INFO(name);
+            tokens += require_batched_as_alone(mixed, scripts, capacity);
+        }
         INFO(name);
         REQUIRE(tokens > 0);
     }

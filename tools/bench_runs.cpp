@@ -74,6 +74,10 @@ StreamingRun run_streaming(const Model& model, const NpyArray* features, int64_t
     }
     std::vector<TranscriberStream*> members;
     for (TranscriberStream& t : transcribers) members.push_back(&t);
+    // The streams' searches in lockstep, as decode_batch runs them.
+    SearchNetworks networks = make_search_networks(c, streams * options.beam);
+    std::vector<ChunkSearch> searches;
+    searches.reserve(static_cast<size_t>(streams));
 
     for (int64_t k = 0; k < chunks; ++k) {
         for (size_t i = 0; i < chunk_in.size(); ++i) {
@@ -85,12 +89,12 @@ StreamingRun run_streaming(const Model& model, const NpyArray* features, int64_t
         const Times encoded_at = since(start);
         run.encoder.add(encoded_at);
         if (beam > 0) {
-            for (size_t i = 0; i < decoders.size(); ++i) {
-                const Hypothesis& best = search_stream_chunk(decoders[i], encoder_out[i], k == 0).front();
-                // A carried beam's best holds the whole path so far: count its tokens once, at the end.
-                if (!options.carry_beam || k + 1 == chunks)
-                    run.tokens += static_cast<int64_t>(best.tokens.size()) - 1;
-            }
+            searches.clear();
+            for (size_t i = 0; i < decoders.size(); ++i) searches.push_back({&decoders[i], encoder_out[i], k == 0});
+            search_stream_chunks(networks, searches.data(), streams);
+            // A carried beam's best holds the whole path so far: count its tokens once, at the end.
+            if (!options.carry_beam || k + 1 == chunks)
+                for (const Decoder& d : decoders) run.tokens += static_cast<int64_t>(d.hypotheses.front().tokens.size()) - 1;
             const Times total = since(start);
             run.search.add({total.wall - encoded_at.wall, total.cpu - encoded_at.cpu});
             run.chunk.add(total);

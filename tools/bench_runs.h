@@ -48,8 +48,8 @@ struct StreamingRun {
 // `streams` streams, stream i streaming features[i] (all of one length), on
 // this thread: one stream is transcribe_chunk's path, several are batched
 // with transcribe_chunks. Beam 0 runs the transcriber alone; otherwise each
-// stream searches each chunk as `search` chooses (search_stream_chunk), its
-// beam replaced by `beam`.
+// stream searches each chunk as `search` chooses, its beam replaced by
+// `beam`, the streams' searches in lockstep (search_stream_chunks).
 StreamingRun run_streaming(const Model& model, const NpyArray* features, int64_t streams, int64_t beam,
                            const SearchOptions& search, cli::Progress* progress);
 
