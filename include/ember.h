@@ -23,7 +23,9 @@
  *
  * Many streaming streams on one thread: ember_stream_batch_decode decodes
  * them together, each transcriber call stacking a chunk of up to `capacity`
- * streams so that the encoder's weights are read once for all of them:
+ * streams so that the encoder's weights are read once for all of them, and
+ * their beam searches in lockstep, each joiner and predictor call over the
+ * hypotheses of all of them:
  *
  *     ember_stream_batch* batch;
  *     ember_stream_batch_create(model, 16, &batch);
@@ -133,7 +135,7 @@ EMBER_API ember_status ember_stream_batch_create(const ember_model* model, size_
                                                  ember_stream_batch** batch);
 EMBER_API void ember_stream_batch_free(ember_stream_batch* batch);
 /* ember_stream_decode on each of the count streams (streaming, on the batch's model, each at
-   most once; their beams may differ), their chunks transcribed together. Each stream ends as
+   most once; their beams may differ), their chunks transcribed and searched together. Each stream ends as
    ember_stream_decode on it alone would leave it. */
 EMBER_API ember_status ember_stream_batch_decode(ember_stream_batch* batch, ember_stream* const* streams,
                                                  size_t count);
