@@ -285,8 +285,7 @@ void run_searches(SearchNetworks& networks, const ChunkSearch* searches, int64_t
         bool searching = false;
         for (int64_t i = 0; i < count; ++i) {
             Decoder& d = *searches[i].decoder;
-            if (d.cursor.stage == Stage::initial_prediction || d.cursor.stage == Stage::extension_prediction)
-                after_prediction(d);
+            if (awaits_prediction(d)) after_prediction(d);
             searching = searching || d.cursor.stage != Stage::idle;
         }
         if (!searching) return;

@@ -13,10 +13,6 @@ constexpr int64_t kKeptTokenGates = 64;
 
 using Stage = SearchCursor::Stage;
 
-bool awaits_prediction(const Decoder& d) {
-    return d.cursor.stage == Stage::initial_prediction || d.cursor.stage == Stage::extension_prediction;
-}
-
 // Slot `slot`'s predictor output as joiner row `row`, against `frame`.
 void gather_joiner_row(SearchNetworks& net, Decoder& d, int32_t slot, const float* frame, int64_t row) {
     const float* out = slot_output(d.slots, slot);

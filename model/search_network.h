@@ -16,6 +16,11 @@ void reserve_rows(SearchNetworks& networks, const EmformerRnntConfig& config, in
 // The encoder frame a decoder's search is at, and its index in the search.
 inline const float* cursor_frame(const Decoder& d) { return d.cursor.encoder_out.row(d.cursor.row); }
 inline int64_t cursor_frame_index(const Decoder& d) { return d.frames_searched + d.cursor.row; }
+// Whether a decoder's search waits for the predictor (predict_pending).
+inline bool awaits_prediction(const Decoder& d) {
+    return d.cursor.stage == SearchCursor::Stage::initial_prediction ||
+           d.cursor.stage == SearchCursor::Stage::extension_prediction;
+}
 
 // The predictor step of _gen_new_hypos and _init_b_hypos, one call for the
 // searches waiting for it (stage initial_prediction or extension_prediction):
