@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 
 #include "engine/error.h"
 
@@ -154,21 +155,39 @@ std::string json_quote(const std::string& text) {
     return out + "\"";
 }
 
+namespace {
+// Progress lines and warnings share standard error: one lock orders them, and
+// whether a progress line is open (no newline after it yet) is known to both.
+std::mutex stderr_lock;
+bool progress_line_open = false;
+}  // namespace
+
 Progress::Progress(std::string label_) : label(std::move(label_)), enabled(isatty(STDERR_FILENO)) {}
 
 void Progress::update(double fraction) {
     if (!enabled) return;
     int percent = static_cast<int>(fraction * 100.0);
-    if (percent == last_percent) return;
+    std::lock_guard<std::mutex> hold(stderr_lock);
+    if (percent == last_percent && progress_line_open) return;
     last_percent = percent;
     std::fprintf(stderr, "\r%s %3d%%", label.c_str(), percent);
     std::fflush(stderr);
+    progress_line_open = true;
 }
 
 void Progress::finish() {
     if (!enabled) return;
     update(1.0);
+    std::lock_guard<std::mutex> hold(stderr_lock);
     std::fprintf(stderr, "\n");
+    progress_line_open = false;
+}
+
+void warn(const std::string& message) {
+    std::lock_guard<std::mutex> hold(stderr_lock);
+    std::fprintf(stderr, "%sember: warning: %s\n", progress_line_open ? "\n" : "", message.c_str());
+    std::fflush(stderr);
+    progress_line_open = false;
 }
 
 }  // namespace ember::cli

@@ -70,6 +70,7 @@ void check_output_file(const std::string& path);
 std::string json_quote(const std::string& text);
 
 // Progress on standard error, only when it is a terminal: "label  37%".
+// Safe to update from one thread while others call warn().
 struct Progress {
     explicit Progress(std::string label);
     void update(double fraction);
@@ -78,5 +79,10 @@ struct Progress {
     bool enabled;
     int last_percent = -1;
 };
+
+// "ember: warning: MESSAGE" on standard error, on a line of its own: a
+// progress line being shown is ended first (and redrawn below on its next
+// update) instead of having the warning run on from it.
+void warn(const std::string& message);
 
 }  // namespace ember::cli

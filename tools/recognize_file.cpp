@@ -26,12 +26,13 @@ RecognitionResult finish_stream(Stream& stream) {
 
 Audio read_wav_file(const std::string& path) {
     Audio audio = read_wav(path);
-    if (audio.missing_bytes > 0)
-        std::fprintf(stderr,
-                     "ember: warning: %s: the WAV data chunk runs %llu bytes past the end of the file (cut short?); "
-                     "reading the %.2f s that are there\n",
-                     path.c_str(), static_cast<unsigned long long>(audio.missing_bytes),
-                     static_cast<double>(audio.samples.size()) / static_cast<double>(audio.sample_rate));
+    if (audio.missing_bytes > 0) {
+        char seconds[32];
+        std::snprintf(seconds, sizeof seconds, "%.2f",
+                      static_cast<double>(audio.samples.size()) / static_cast<double>(audio.sample_rate));
+        cli::warn(path + ": the WAV data chunk runs " + std::to_string(audio.missing_bytes) +
+                  " bytes past the end of the file (cut short?); reading the " + seconds + " s that are there");
+    }
     return audio;
 }
 
