@@ -93,6 +93,8 @@ void streaming_shapes(benchmark::internal::Benchmark* b) {
 }
 void all_shapes(benchmark::internal::Benchmark* b) {
     streaming_shapes(b);
+    // 32 streams batched (ember bench --streams 32): 32 x 5 rows per Emformer layer
+    b->Args({160, 512, 512})->Args({160, 2048, 512})->Args({160, 512, 2048});
     b->Args({1024, 1024, 1024});
 }
 
