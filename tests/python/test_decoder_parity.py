@@ -13,7 +13,6 @@ Exits 0 when all pass, 1 on any failure, 77 (skipped) when torch or torchaudio c
 imported.
 """
 
-import argparse
 import json
 import math
 import os
@@ -21,11 +20,13 @@ import subprocess
 import sys
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ beside the scripts
+import case_runner  # noqa: E402
+
 SCORE_TOLERANCE = 1e-3
 MAX_FRAMES_PER_TOKEN = 10
 DEFAULT_TEMPERATURE = 1.0  # RNNTBeamSearch's defaults; flags are passed only when they differ
 DEFAULT_STEP_MAX_TOKENS = 100
-SKIPPED = 77
 
 
 def run(cmd):
@@ -145,51 +146,9 @@ def check_case(ember, scratch, case, rows):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--ember", required=True, help="path to the ember binary")
-    parser.add_argument("--scratch", required=True, help="directory for models and outputs")
-    parser.add_argument("--only", nargs="*", help="run only these cases")
-    args = parser.parse_args()
-
-    try:
-        import torch
-        import torchaudio
-    except ImportError as e:
-        print(f"skipped: {e}")
-        return SKIPPED
-    sys.dont_write_bytecode = True
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    import configs
-
-    print(f"torch {torch.__version__}, torchaudio {torchaudio.__version__}, "
-          f"score tolerance {SCORE_TOLERANCE:g} x max(1, |score|)")
-    os.makedirs(args.scratch, exist_ok=True)
-    cases = [c for c in configs.DECODE_CONFIGS if not args.only or c.name in args.only]
-    if args.only and len(cases) != len(args.only):
-        print(f"unknown case in {args.only}; known: {[c.name for c in configs.DECODE_CONFIGS]}")
-        return 1
-
-    rows = []
-    failed = []
-    for case in cases:
-        try:
-            ok = check_case(args.ember, args.scratch, case, rows)
-        except Exception as e:  # an output of the wrong shape, say: report it and go on
-            rows.append((case.name, "-", "-", type(e).__name__, "-", "FAIL"))
-            print(f"[{case.name}] {type(e).__name__}: {e}")
-            ok = False
-        if not ok:
-            failed.append(case.name)
-
     header = ("config", "beam", "mode", "emitted/frames", "worst score diff", "")
-    widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
-    for row in [header] + rows:
-        print("  ".join(str(v).ljust(w) for v, w in zip(row, widths)))
-    if failed:
-        print(f"FAILED: {', '.join(failed)}")
-        return 1
-    print(f"all {len(cases)} configs pass")
-    return 0
+    return case_runner.run_cases(__doc__, "DECODE_CONFIGS", check_case, header,
+                                 f"score tolerance {SCORE_TOLERANCE:g} x max(1, |score|)")
 
 
 if __name__ == "__main__":

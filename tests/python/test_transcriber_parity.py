@@ -10,14 +10,15 @@ compares. Exits 0 when all pass, 1 on any failure, 77 (skipped) when torch or
 torchaudio cannot be imported.
 """
 
-import argparse
 import os
 import subprocess
 import sys
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ beside the scripts
+import case_runner  # noqa: E402
+
 TOLERANCE = 1e-4
-SKIPPED = 77
 
 
 def run(cmd):
@@ -90,50 +91,8 @@ def check_case(ember, scratch, case, rows):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--ember", required=True, help="path to the ember binary")
-    parser.add_argument("--scratch", required=True, help="directory for models and outputs")
-    parser.add_argument("--only", nargs="*", help="run only these cases")
-    args = parser.parse_args()
-
-    try:
-        import torch
-        import torchaudio
-    except ImportError as e:
-        print(f"skipped: {e}")
-        return SKIPPED
-    sys.dont_write_bytecode = True
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    import configs
-
-    print(f"torch {torch.__version__}, torchaudio {torchaudio.__version__}, tolerance {TOLERANCE:g}")
-    os.makedirs(args.scratch, exist_ok=True)
-    cases = [c for c in configs.ALL_CASES if not args.only or c.name in args.only]
-    if args.only and len(cases) != len(args.only):
-        print(f"unknown case in {args.only}; known: {[c.name for c in configs.ALL_CASES]}")
-        return 1
-
-    rows = []
-    failed = []
-    for case in cases:
-        try:
-            ok = check_case(args.ember, args.scratch, case, rows)
-        except Exception as e:  # an unreadable output, say: report it and go on
-            rows.append((case.name, "-", type(e).__name__, "-", "FAIL"))
-            print(f"[{case.name}] {type(e).__name__}: {e}")
-            ok = False
-        if not ok:
-            failed.append(case.name)
-
     header = ("config", "mode", "shape", "max abs diff", "")
-    widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
-    for row in [header] + rows:
-        print("  ".join(str(v).ljust(w) for v, w in zip(row, widths)))
-    if failed:
-        print(f"FAILED: {', '.join(failed)}")
-        return 1
-    print(f"all {len(cases)} configs pass")
-    return 0
+    return case_runner.run_cases(__doc__, "ALL_CASES", check_case, header, f"tolerance {TOLERANCE:g}")
 
 
 if __name__ == "__main__":
