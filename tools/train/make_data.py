@@ -1,8 +1,9 @@
 """Synthetic speech for the tiny English model: fortunes sentences spoken by espeak-ng.
 
-    /usr/bin/python3 tools/train/make_data.py [--out /work/ember-train/data] [--seed 1]
+    /usr/bin/python3 tools/train/make_data.py [--out /work/ember-train/data] [--seed 1] [--wordnet]
 
-Needs the Debian packages `fortunes`, `espeak-ng` and `sox`. Writes, under --out:
+Needs the Debian packages `fortunes`, `espeak-ng` and `sox` (and `wordnet-base`
+for --wordnet). Writes, under --out:
 
     wav/<set>/<n>.wav   16 kHz mono 16-bit
     train.tsv           path<TAB>text, held-out sentences and held-out voice excluded
@@ -18,6 +19,11 @@ Gaussian noise at 20-30 dB SNR is added to some. Everything is drawn from a
 random generator seeded by (--seed, set, index), and sox runs in repeatable
 mode (-R: its dither is seeded), so the output is bit-identical for the same
 seed whatever the number of processes.
+
+--wordnet adds WordNet's usage examples (sentences.extract_wordnet_examples)
+to the training set only, as the set train_wordnet (its own seeds and
+directory): the fortunes' utterances, the held-out sentences and both test
+sets are the same files, bit for bit, as without it.
 """
 
 import argparse
@@ -31,7 +37,7 @@ import wave
 
 import numpy as np
 
-from sentences import extract_sentences
+from sentences import extract_sentences, extract_wordnet_examples
 
 SAMPLE_RATE = 16000
 BASES = ["en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan",
@@ -67,7 +73,7 @@ def draw_job(seed, set_name, index, text, out_dir, voice=None):
         "snr": None,
         "noise_seed": rng.getrandbits(32),
     }
-    if set_name == "train":  # augmentation on training audio only
+    if set_name.startswith("train"):  # augmentation on training audio only
         if rng.random() < SOX_SPEED_PROB:
             job["factor"] = round(rng.uniform(*SOX_SPEED_RANGE), 3)
         if rng.random() < NOISE_PROB:
@@ -123,26 +129,30 @@ def main():
     p.add_argument("--num-test", type=int, default=400,
                    help="held-out sentences")
     p.add_argument("--max-train", type=int, default=0,
-                   help="cap on training sentences (0: all)")
+                   help="cap on training sentences from the fortunes (0: all)")
+    p.add_argument("--wordnet", action="store_true",
+                   help="also train on WordNet's usage examples (Debian's wordnet-base)")
     args = p.parse_args()
 
     sentences = extract_sentences()
     train_text, test_text = split_sentences(sentences, args.seed, args.num_test)
     if args.max_train:
         train_text = train_text[:args.max_train]
+    # Examples that are also fortunes (held out or not) are left to the fortunes.
+    fortunes = set(sentences)
+    extra_text = [t for t in extract_wordnet_examples() if t not in fortunes] if args.wordnet else []
     sets = {
-        "train": [draw_job(args.seed, "train", i, t, args.out)
-                  for i, t in enumerate(train_text)],
+        "train": [draw_job(args.seed, "train", i, t, args.out) for i, t in enumerate(train_text)]
+                 + [draw_job(args.seed, "train_wordnet", i, t, args.out) for i, t in enumerate(extra_text)],
         "test": [draw_job(args.seed, "test", i, t, args.out)
                  for i, t in enumerate(test_text)],
         "test_voice": [draw_job(args.seed, "test_voice", i, t, args.out,
                                 voice=HELD_OUT_VOICE)
                        for i, t in enumerate(test_text)],
     }
-    for name in sets:
-        os.makedirs(os.path.join(args.out, "wav", name), exist_ok=True)
-
     all_jobs = [j for jobs in sets.values() for j in jobs]
+    for directory in {os.path.dirname(j["path"]) for j in all_jobs}:
+        os.makedirs(directory, exist_ok=True)
     start = time.time()
     seconds = {}
     with multiprocessing.Pool(args.jobs) as pool:
@@ -164,11 +174,12 @@ def main():
                     f"{j['factor']}\t{j['snr'] if j['snr'] is not None else ''}\t"
                     f"{seconds[j['path']]:.3f}\n")
 
-    train_words = {w for t in train_text for w in t.split()}
+    train_words = {w for t in train_text + extra_text for w in t.split()}
     test_words = [w for t in test_text for w in t.split()]
     unseen = sum(w not in train_words for w in test_words) / max(1, len(test_words))
     hours = {n: sum(seconds[j["path"]] for j in js) / 3600 for n, js in sets.items()}
-    lines = [f"seed {args.seed}, {len(sentences)} usable sentences from fortunes",
+    lines = [f"seed {args.seed}, {len(sentences)} usable sentences from fortunes"
+             + (f", {len(extra_text)} WordNet examples for training" if args.wordnet else ""),
              f"training voices: {len(TRAIN_VOICES)}; held-out voice: {HELD_OUT_VOICE}"]
     lines += [f"{n}: {len(js)} utterances, {hours[n]:.2f} h" for n, js in sets.items()]
     lines += [f"test words never in training text: {100 * unseen:.1f}%",

@@ -1,4 +1,4 @@
-"""Sentence extraction from Debian's `fortunes` package.
+"""Sentence extraction from Debian's `fortunes` and `wordnet-base` packages.
 
 Every fortune file under /usr/share/games/fortunes (except ascii-art) is split
 into fortunes, attribution lines ("-- Author") are dropped, each fortune is cut
@@ -9,18 +9,26 @@ A sentence is kept only when its normalised text is exactly what espeak-ng will
 say, so anything espeak would expand differently from its spelling is rejected:
 digits, symbols, acronyms in capitals, abbreviations, stray single letters.
 Kept sentences have 4-16 words; duplicates are removed.
+
+WordNet's usage examples (the quoted sentences in each synset's gloss, e.g.
+"they contested the outcome of the race") are extra training text: 33 k
+sentences of everyday English that put many of the fortunes' rare words in
+more contexts. The held-out sentences are always drawn from the fortunes.
 """
 
 import os
 import re
 
 FORTUNE_DIR = "/usr/share/games/fortunes"
+WORDNET_DIR = "/usr/share/wordnet"
+WORDNET_PARTS = ("noun", "verb", "adj", "adv")
 SKIP_FILES = {"ascii-art"}
 MIN_WORDS, MAX_WORDS = 4, 16
 
 _REJECT_CHARS = re.compile(r"[0-9@#$%&*/\\_=<>|\[\]{}~^+`]")
 _ACRONYM = re.compile(r"\b[A-Z]{2,}\b")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_QUOTED = re.compile(r'"([^"]+)"')
 _ABBREVIATIONS = {"mr", "mrs", "ms", "dr", "st", "jr", "sr", "etc", "vs", "eg",
                   "ie", "co", "inc", "ltd", "prof", "rev", "gen", "col", "lt",
                   "sgt", "capt", "gov", "sen", "rep", "no", "vol", "ch", "pp"}
@@ -84,6 +92,25 @@ def extract_sentences(fortune_dir=FORTUNE_DIR):
                 text = usable(sentence)
                 if text:
                     kept.add(text)
+    return sorted(kept)
+
+
+def extract_wordnet_examples(wordnet_dir=WORDNET_DIR):
+    """WordNet's usable usage examples, deduplicated, in a fixed order (sorted).
+
+    A data.* line is one synset; its gloss follows the first '|', and its
+    examples are the double-quoted parts of the gloss. Lines starting with
+    spaces are the file's license header."""
+    kept = set()
+    for part in WORDNET_PARTS:
+        with open(os.path.join(wordnet_dir, "data." + part), encoding="latin-1") as f:
+            for line in f:
+                if line.startswith(" ") or "|" not in line:
+                    continue
+                for example in _QUOTED.findall(line.split("|", 1)[1]):
+                    text = usable(example)
+                    if text:
+                        kept.add(text)
     return sorted(kept)
 
 

@@ -29,6 +29,10 @@ With --init-from, a new run (an empty --ckpt-dir) starts from the weights of
 a converted model instead of a random init: this is how the shipped model is
 trained further once its checkpoints are gone (the .ember holds every weight
 of the plain model exactly; the CTC head and Adam's moments start fresh).
+With --continue-from, a new run starts from another run's latest.pt instead:
+weights, CTC head and Adam's moments, so that a new schedule (or new data,
+--data) spends its warm-up on the learning rate alone; it starts at epoch 1
+(shuffled batches), since shortest-first is for a random init.
 elapsed_s counts training time across runs (time after the last checkpoint
 of a killed run is lost and not counted).
 """
@@ -173,10 +177,16 @@ def main():
                         "recognition both see in training what they see in use")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--init-from", metavar="MODEL.ember",
+    start = p.add_mutually_exclusive_group()
+    start.add_argument("--init-from", metavar="MODEL.ember",
                    help="a new run (no latest.pt in --ckpt-dir yet) starts from this model's weights "
                         "instead of a random init (the CTC head, not in the file, starts fresh); "
                         "the schedule starts over: warm-up, then cosine decay")
+    start.add_argument("--continue-from", metavar="LATEST.pt",
+                   help="a new run (no latest.pt in --ckpt-dir yet) starts from another run's "
+                        "checkpoint: its weights, CTC head included, and Adam's moments; the "
+                        "schedule starts over (warm-up, then cosine decay), steps count from 0, "
+                        "epochs from 1 (shuffled batches)")
     p.add_argument("--stop-after-steps", type=int, default=0,
                    help="exit (after a checkpoint) once this step is reached; for testing")
     args = p.parse_args()
@@ -208,6 +218,13 @@ def main():
         torch.set_rng_state(ckpt["torch_rng"])
         print(f"resumed from {latest}: step {state['step']}, epoch {state['epoch']}, "
               f"batch {state['batch']}, {state['elapsed'] / 60:.1f} min trained", flush=True)
+    elif args.continue_from:
+        ckpt = torch.load(args.continue_from, map_location="cpu")
+        model.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        state["epoch"] = 1  # shuffled batches at once: the shortest-first epoch is for a random init
+        print(f"continued from {args.continue_from} (step {ckpt['state']['step']} of its run): "
+              f"weights and Adam moments", flush=True)
     elif args.init_from:
         init_weights(model, args.init_from)
     curve = os.path.join(args.ckpt_dir, "curve.tsv")
