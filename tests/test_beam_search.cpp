@@ -29,13 +29,8 @@ const char* const kDecoderFixtures[] = {"ln_1lstm", "noln_3lstm", "step_max2", "
 std::string decoder_fixture_path(const std::string& name) { return ember::test::scratch("search_" + name + ".ember"); }
 
 ember::Model load_decoder_fixture(const std::string& name) {
-    const std::string dir = ember::test::fixture("decoder/" + name);
-    const std::string out = decoder_fixture_path(name);
-    const auto result = ember::test::run_ember("convert --checkpoint " + dir + "/model.pt --config " + dir +
-                                               "/config.json -o " + out);
-    INFO(result.output);
-    REQUIRE(result.exit_code == 0);
-    return ember::load_model(out);
+    return ember::load_model(
+        ember::test::convert_fixture_case(ember::test::fixture("decoder/" + name), decoder_fixture_path(name)));
 }
 
 // The fixture's features through the transcriber, scaled by `gain` (a larger

@@ -29,14 +29,6 @@ constexpr int kDefaultStepMaxTokens = 100;
 
 std::string quoted(const fs::path& path) { return "'" + path.string() + "'"; }
 
-std::vector<fs::path> fixture_cases() {
-    std::vector<fs::path> cases;
-    for (const auto& entry : fs::directory_iterator(ember::test::fixture("decoder")))
-        if (entry.is_directory()) cases.push_back(entry.path());
-    std::sort(cases.begin(), cases.end());
-    return cases;
-}
-
 // `ember decode` options for one run of a case.
 std::string decode_flags(const JsonValue& expected, const JsonValue& run) {
     std::string flags = " --beam " + std::to_string(static_cast<int>(run.object.at("beam").number));
@@ -119,21 +111,16 @@ void check_run(const fs::path& case_dir, const fs::path& model, const JsonValue&
 }  // namespace
 
 TEST_CASE("decode matches torchaudio's beam search on the committed fixtures", "[decoder]") {
-    std::vector<fs::path> cases = fixture_cases();
+    const std::vector<std::string> cases = ember::test::fixture_cases("decoder");
     REQUIRE(!cases.empty());
 
-    for (const fs::path& case_dir : cases) {
+    for (const fs::path case_dir : cases) {
         const std::string name = case_dir.filename().string();
         DYNAMIC_SECTION(name) {
             const fs::path work = ember::test::scratch("decoder/" + name);
             fs::create_directories(work);
-            const fs::path model = work / "model.ember";
-
-            auto converted = ember::test::run_ember("convert --checkpoint " + quoted(case_dir / "model.pt") +
-                                                    " --config " + quoted(case_dir / "config.json") +
-                                                    " -o " + quoted(model));
-            INFO(converted.output);
-            REQUIRE(converted.exit_code == 0);
+            const fs::path model =
+                ember::test::convert_fixture_case(case_dir.string(), (work / "model.ember").string());
 
             const JsonValue expected = ember::read_json_file((case_dir / "expected_decode.json").string());
             for (const JsonValue& run : expected.object.at("runs").array) {

@@ -58,14 +58,6 @@ FixtureCase load_case(const fs::path& dir) {
     return c;
 }
 
-std::vector<fs::path> fixture_cases() {
-    std::vector<fs::path> cases;
-    for (const auto& entry : fs::directory_iterator(ember::test::fixture("front_end")))
-        if (entry.is_directory()) cases.push_back(entry.path());
-    std::sort(cases.begin(), cases.end());
-    return cases;
-}
-
 // Largest |got - expected|; NaN counts as infinitely far.
 float max_abs_diff(const std::vector<float>& got, const std::vector<float>& expected) {
     float worst = 0.0f;
@@ -103,9 +95,9 @@ std::vector<float> stream_in_pieces(ember::StreamingFrontEnd& stream, const std:
 }  // namespace
 
 TEST_CASE("extract_features and the streaming front end match torchaudio's extractors", "[front_end]") {
-    const std::vector<fs::path> cases = fixture_cases();
+    const std::vector<std::string> cases = ember::test::fixture_cases("front_end");
     REQUIRE(cases.size() >= 2);
-    for (const fs::path& dir : cases) {
+    for (const fs::path dir : cases) {
         INFO("case " << dir.filename().string());
         const FixtureCase c = load_case(dir);
         const int64_t n = int64_t(c.waveform.size());
@@ -131,7 +123,7 @@ TEST_CASE("extract_features and the streaming front end match torchaudio's extra
 
 TEST_CASE("streaming segments are the segment extractor on zero-padded windows, however the input is split",
           "[front_end]") {
-    for (const fs::path& dir : fixture_cases()) {
+    for (const fs::path dir : ember::test::fixture_cases("front_end")) {
         INFO("case " << dir.filename().string());
         const FixtureCase c = load_case(dir);
         ember::StreamingFrontEnd stream =

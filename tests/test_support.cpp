@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdio>
@@ -36,23 +37,29 @@ CommandResult run_ember(const std::string& args) {
     return result;
 }
 
+std::vector<std::string> fixture_cases(const std::string& kind) {
+    std::vector<std::string> cases;
+    for (const auto& entry : std::filesystem::directory_iterator(fixture(kind)))
+        if (entry.is_directory()) cases.push_back(entry.path().string());
+    std::sort(cases.begin(), cases.end());
+    return cases;
+}
+
+std::string convert_fixture_case(const std::string& case_dir, const std::string& out, const std::string& flags) {
+    const CommandResult result = run_ember("convert --checkpoint '" + case_dir + "/model.pt' --config '" + case_dir +
+                                           "/config.json' -o '" + out + "'" + flags);
+    if (result.exit_code != 0) throw std::runtime_error("converting fixture " + case_dir + " failed: " + result.output);
+    return out;
+}
+
 ember::Model convert_and_load_fixture(const std::string& name) {
-    const std::string out = scratch("fixture_" + name + ".ember");
-    const CommandResult result = run_ember("convert --checkpoint " + fixture("transcriber/" + name + "/model.pt") +
-                                           " --config " + fixture("transcriber/" + name + "/config.json") + " -o " +
-                                           out);
-    if (result.exit_code != 0) throw std::runtime_error("converting fixture " + name + " failed: " + result.output);
-    return ember::load_model(out);
+    return ember::load_model(
+        convert_fixture_case(fixture("transcriber/" + name), scratch("fixture_" + name + ".ember")));
 }
 
 std::string convert_decoder_fixture(const std::string& name) {
-    const std::string out = scratch("decoder_" + name + ".ember");
-    const CommandResult result = run_ember("convert --checkpoint " + fixture("decoder/" + name + "/model.pt") +
-                                           " --config " + fixture("decoder/" + name + "/config.json") +
-                                           " --sentencepiece " + fixture("sentencepiece/char_no_bos_eos.model") +
-                                           " -o " + out);
-    if (result.exit_code != 0) throw std::runtime_error("converting fixture " + name + " failed: " + result.output);
-    return out;
+    return convert_fixture_case(fixture("decoder/" + name), scratch("decoder_" + name + ".ember"),
+                                " --sentencepiece '" + fixture("sentencepiece/char_no_bos_eos.model") + "'");
 }
 
 ember::Model convert_and_load_decoder_fixture(const std::string& name) {

@@ -26,6 +26,15 @@ struct CommandResult {
 // passed as one string; quote paths that may hold spaces.
 CommandResult run_ember(const std::string& args);
 
+// The case directories of tests/fixtures/KIND (decoder, transcriber,
+// front_end), sorted.
+std::vector<std::string> fixture_cases(const std::string& kind);
+
+// `ember convert` of a fixture case directory's model.pt and config.json,
+// with `flags` added, into `out` (returned); throws with ember's output if it
+// fails.
+std::string convert_fixture_case(const std::string& case_dir, const std::string& out, const std::string& flags = "");
+
 // Converts tests/fixtures/transcriber/<name>/model.pt with `ember convert`
 // into the scratch directory and loads the result.
 ember::Model convert_and_load_fixture(const std::string& name);

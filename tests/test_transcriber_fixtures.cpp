@@ -41,14 +41,6 @@ float max_abs_diff(const ember::NpyArray& got, const ember::NpyArray& expected) 
     return worst;
 }
 
-std::vector<fs::path> fixture_cases() {
-    std::vector<fs::path> cases;
-    for (const auto& entry : fs::directory_iterator(ember::test::fixture("transcriber")))
-        if (entry.is_directory()) cases.push_back(entry.path());
-    std::sort(cases.begin(), cases.end());
-    return cases;
-}
-
 // Runs `ember encode` on the case's features and compares with `expected_name`.
 void check_encode(const fs::path& case_dir, const fs::path& model, const fs::path& out,
                   const std::string& flags, const std::string& expected_name) {
@@ -67,21 +59,16 @@ void check_encode(const fs::path& case_dir, const fs::path& model, const fs::pat
 }  // namespace
 
 TEST_CASE("encode matches torchaudio on the committed fixtures", "[transcriber]") {
-    std::vector<fs::path> cases = fixture_cases();
+    const std::vector<std::string> cases = ember::test::fixture_cases("transcriber");
     REQUIRE(!cases.empty());
 
-    for (const fs::path& case_dir : cases) {
+    for (const fs::path case_dir : cases) {
         const std::string name = case_dir.filename().string();
         DYNAMIC_SECTION(name) {
             const fs::path work = ember::test::scratch("transcriber/" + name);
             fs::create_directories(work);
-            const fs::path model = work / "model.ember";
-
-            auto converted = ember::test::run_ember("convert --checkpoint " + quoted(case_dir / "model.pt") +
-                                                    " --config " + quoted(case_dir / "config.json") +
-                                                    " -o " + quoted(model));
-            INFO(converted.output);
-            REQUIRE(converted.exit_code == 0);
+            const fs::path model =
+                ember::test::convert_fixture_case(case_dir.string(), (work / "model.ember").string());
 
             SECTION("non-streaming") { check_encode(case_dir, model, work / "got_full.npy", "", "expected.npy"); }
 
