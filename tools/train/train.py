@@ -179,14 +179,14 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     start = p.add_mutually_exclusive_group()
     start.add_argument("--init-from", metavar="MODEL.ember",
-                   help="a new run (no latest.pt in --ckpt-dir yet) starts from this model's weights "
-                        "instead of a random init (the CTC head, not in the file, starts fresh); "
-                        "the schedule starts over: warm-up, then cosine decay")
+                       help="a new run (no latest.pt in --ckpt-dir yet) starts from this model's weights "
+                            "instead of a random init (the CTC head, not in the file, starts fresh); "
+                            "the schedule starts over: warm-up, then cosine decay")
     start.add_argument("--continue-from", metavar="LATEST.pt",
-                   help="a new run (no latest.pt in --ckpt-dir yet) starts from another run's "
-                        "checkpoint: its weights, CTC head included, and Adam's moments; the "
-                        "schedule starts over (warm-up, then cosine decay), steps count from 0, "
-                        "epochs from 1 (shuffled batches)")
+                       help="a new run (no latest.pt in --ckpt-dir yet) starts from another run's "
+                            "checkpoint: its weights, CTC head included, and Adam's moments; the "
+                            "schedule starts over (warm-up, then cosine decay), steps count from 0, "
+                            "epochs from 1 (shuffled batches)")
     p.add_argument("--stop-after-steps", type=int, default=0,
                    help="exit (after a checkpoint) once this step is reached; for testing")
     args = p.parse_args()
@@ -209,19 +209,23 @@ def main():
     state = {"step": 0, "epoch": 0, "batch": 0, "elapsed": 0.0, "best_wer": float("inf"),
              "total_steps": total_steps}
     latest = os.path.join(args.ckpt_dir, "latest.pt")
-    if os.path.exists(latest):
-        ckpt = torch.load(latest, map_location="cpu")
+
+    def restore(path):
+        """Weights (CTC head included) and Adam's moments from a checkpoint; -> the checkpoint."""
+        ckpt = torch.load(path, map_location="cpu")
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
+        return ckpt
+
+    if os.path.exists(latest):
+        ckpt = restore(latest)
         state = ckpt["state"]
         state["total_steps"] = total_steps
         torch.set_rng_state(ckpt["torch_rng"])
         print(f"resumed from {latest}: step {state['step']}, epoch {state['epoch']}, "
               f"batch {state['batch']}, {state['elapsed'] / 60:.1f} min trained", flush=True)
     elif args.continue_from:
-        ckpt = torch.load(args.continue_from, map_location="cpu")
-        model.load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
+        ckpt = restore(args.continue_from)
         state["epoch"] = 1  # shuffled batches at once: the shortest-first epoch is for a random init
         print(f"continued from {args.continue_from} (step {ckpt['state']['step']} of its run): "
               f"weights and Adam moments", flush=True)
