@@ -1,7 +1,9 @@
 """Sentence extraction from Debian's `fortunes` and `wordnet-base` packages.
 
-Every fortune file under /usr/share/games/fortunes (except ascii-art) is split
-into fortunes, attribution lines ("-- Author") are dropped, each fortune is cut
+Every fortune file of the `fortunes` and `fortunes-min` packages (except
+ascii-art; read from dpkg's file lists, so that another fortune package
+installed in the same directory cannot change the sentences, and with them
+which are held out) is split into fortunes, attribution lines ("-- Author") are dropped, each fortune is cut
 into sentences at . ! ?, and every sentence is normalised to what the model
 writes: lower-case letters, apostrophe and single spaces.
 
@@ -20,6 +22,8 @@ import os
 import re
 
 FORTUNE_DIR = "/usr/share/games/fortunes"
+FORTUNE_PACKAGES = ("fortunes", "fortunes-min")
+DPKG_INFO = "/var/lib/dpkg/info"
 WORDNET_DIR = "/usr/share/wordnet"
 WORDNET_PARTS = ("noun", "verb", "adj", "adv")
 SKIP_FILES = {"ascii-art"}
@@ -81,13 +85,25 @@ def usable(sentence):
     return text
 
 
-def extract_sentences(fortune_dir=FORTUNE_DIR):
+def fortune_files():
+    """The fortune files FORTUNE_PACKAGES installed, sorted by name."""
+    paths = []
+    for package in FORTUNE_PACKAGES:
+        listing = os.path.join(DPKG_INFO, package + ".list")
+        if not os.path.exists(listing):
+            raise SystemExit(f"package {package} is not installed (apt-get install {package})")
+        with open(listing) as f:
+            paths += [l.strip() for l in f if os.path.dirname(l.strip()) == FORTUNE_DIR]
+    names = {os.path.basename(p) for p in paths}
+    return [os.path.join(FORTUNE_DIR, n) for n in sorted(names)
+            if "." not in n and n not in SKIP_FILES]
+
+
+def extract_sentences():
     """All usable sentences, deduplicated, in a fixed order (sorted)."""
-    names = sorted(n for n in os.listdir(fortune_dir)
-                   if "." not in n and n not in SKIP_FILES)
     kept = set()
-    for name in names:
-        for fortune in fortunes(os.path.join(fortune_dir, name)):
+    for path in fortune_files():
+        for fortune in fortunes(path):
             for sentence in _SENTENCE_END.split(fortune):
                 text = usable(sentence)
                 if text:
