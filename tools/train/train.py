@@ -41,8 +41,9 @@ batch, their gradients summed (torch.distributed, gloo) before one clipped
 Adam step that every process takes alike: the step is the same for any N.
 Measured on 2 cores: one process of 2 threads ran no faster than one of 1
 thread (PyTorch's threads and OpenBLAS's own fought over the cores, and its
-per-head bmm loops fell apart), 2 processes of 1 thread ran 2.05x as many
-utterances per second. The first process is rank 0 (it logs, evaluates and
+per-head bmm loops fell apart); 2 processes of 1 thread did the same 6 steps'
+work 2.05x as fast, and a real run its first 20 steps 1.7x as fast (waiting
+for the slower half of each batch, and the gradients' exchange). The first process is rank 0 (it logs, evaluates and
 checkpoints); the others exit with it, so kill the PID nohup gave.
 """
 
@@ -275,12 +276,12 @@ def train(rank, args, address):
         state["total_steps"] = total_steps
         torch.set_rng_state(ckpt["torch_rng"])
         log(f"resumed from {latest}: step {state['step']}, epoch {state['epoch']}, "
-              f"batch {state['batch']}, {state['elapsed'] / 60:.1f} min trained", flush=True)
+            f"batch {state['batch']}, {state['elapsed'] / 60:.1f} min trained", flush=True)
     elif args.continue_from:
         ckpt = restore(args.continue_from)
         state["epoch"] = 1  # shuffled batches at once: the shortest-first epoch is for a random init
         log(f"continued from {args.continue_from} (step {ckpt['state']['step']} of its run): "
-              f"weights and Adam moments", flush=True)
+            f"weights and Adam moments", flush=True)
     elif args.init_from:
         init_weights(model, args.init_from)
         log(f"initialised from {args.init_from}", flush=True)
@@ -295,7 +296,7 @@ def train(rank, args, address):
         truncate_tsv(epochs_tsv, "step\tepoch\tbatches\telapsed_s", state["step"])
     n_params = sum(p.numel() for p in model.rnnt.parameters())
     log(f"{len(items)} training utterances, {n_params} parameters (exported), "
-          f"{total_steps} steps planned", flush=True)
+        f"{total_steps} steps planned", flush=True)
 
     def checkpoint():
         if rank > 0:
