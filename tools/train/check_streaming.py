@@ -14,7 +14,7 @@ import sys
 
 import torch
 
-from features import (HOP_LENGTH, load_global_stats, log_mel, piecewise_linear_log, read_wav,
+from features import (HOP_LENGTH, load_global_stats, log_mel, read_wav,
                       streaming_features)
 from model import CONFIG, Trainable
 

@@ -15,11 +15,7 @@ import json
 import torch
 
 from features import log_mel, read_wav
-
-
-def read_manifest(path):
-    with open(path) as f:
-        return [tuple(line.rstrip("\n").split("\t", 1)) for line in f if line.strip()]
+from manifest import read_manifest
 
 
 def main():

@@ -16,6 +16,7 @@ import sentencepiece as spm
 import torch
 
 from features import features, load_global_stats, read_wav
+from manifest import read_manifest
 from model import BLANK, CONFIG, Trainable
 
 MAX_SYMBOLS_PER_FRAME = 5
@@ -82,8 +83,7 @@ def main():
 
     model = Trainable(CONFIG)
     model.load_state_dict(torch.load(args.checkpoint, map_location="cpu")["model"])
-    with open(args.manifest) as f:
-        items = [tuple(l.rstrip("\n").split("\t", 1)) for l in f if l.strip()]
+    items = read_manifest(args.manifest)
     if args.limit:
         items = items[:args.limit]
     mean, invstddev = load_global_stats(args.stats)

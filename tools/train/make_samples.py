@@ -14,10 +14,7 @@ import argparse
 import os
 import shutil
 
-
-def read_manifest(path):
-    with open(path) as f:
-        return [tuple(l.rstrip("\n").split("\t", 1)) for l in f if l.strip()]
+from manifest import read_manifest
 
 
 def main():

@@ -71,6 +71,7 @@ import torchaudio
 
 from evaluate import evaluate
 from features import features, load_global_stats, num_frames, read_wav, streaming_features
+from manifest import read_manifest
 from model import BLANK, CONFIG, Trainable
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "python"))
@@ -78,11 +79,6 @@ from ember_file import emformer_rnnt_config, read_ember  # noqa: E402
 
 SEGMENT = CONFIG["segment_length"]
 RIGHT_CONTEXT = CONFIG["right_context_length"]
-
-
-def read_manifest(path):
-    with open(path) as f:
-        return [tuple(l.rstrip("\n").split("\t", 1)) for l in f if l.strip()]
 
 
 def make_batches(items, order, max_frames):

@@ -13,6 +13,8 @@ import argparse
 import collections
 import json
 
+from manifest import read_manifest
+
 BANDS = [(0, 0, "0"), (1, 4, "1–4"), (5, 49, "5–49"), (50, None, "50 or more")]
 
 
@@ -55,10 +57,8 @@ def main():
     args = p.parse_args()
 
     counts = collections.Counter()
-    with open(args.train_tsv) as f:
-        for line in f:
-            if "\t" in line:
-                counts.update(line.rstrip("\n").split("\t", 1)[1].split())
+    for _, text in read_manifest(args.train_tsv):
+        counts.update(text.split())
 
     columns = []
     for path in args.evals:
