@@ -28,7 +28,8 @@ Writes to --ckpt-dir:
 With --init-from, a new run (an empty --ckpt-dir) starts from the weights of
 a converted model instead of a random init: this is how the shipped model is
 trained further once its checkpoints are gone (the .ember holds every weight
-of the plain model exactly; the CTC head and Adam's moments start fresh).
+of the plain model exactly; the CTC head and Adam's moments start fresh;
+--shuffled-first skips the shortest-first epoch, which is for a random init).
 With --continue-from, a new run starts from another run's latest.pt instead:
 weights, CTC head and Adam's moments, so that a new schedule (or new data,
 --data) spends its warm-up on the learning rate alone; it starts at epoch 1
@@ -199,17 +200,23 @@ def main():
     start.add_argument("--init-from", metavar="MODEL.ember",
                        help="a new run (no latest.pt in --ckpt-dir yet) starts from this model's weights "
                             "instead of a random init (the CTC head, not in the file, starts fresh); "
-                            "the schedule starts over: warm-up, then cosine decay")
+                            "the schedule starts over: warm-up, then cosine decay; the first epoch "
+                            "is shortest-first, as for a random init, unless --shuffled-first")
     start.add_argument("--continue-from", metavar="LATEST.pt",
                        help="a new run (no latest.pt in --ckpt-dir yet) starts from another run's "
                             "checkpoint: its weights, CTC head included, and Adam's moments; the "
                             "schedule starts over (warm-up, then cosine decay), steps count from 0, "
                             "epochs from 1 (shuffled batches)")
+    p.add_argument("--shuffled-first", action="store_true",
+                   help="with --init-from: start at epoch 1 (shuffled batches of similar length), "
+                        "as --continue-from does, since the shortest-first epoch is for a random init")
     p.add_argument("--stop-after-steps", type=int, default=0,
                    help="exit (after a checkpoint) once this step is reached; for testing")
     args = p.parse_args()
     if args.threads < 1:
         p.error("--threads must be at least 1")
+    if args.shuffled_first and not args.init_from:
+        p.error("--shuffled-first goes with --init-from")
     os.makedirs(args.ckpt_dir, exist_ok=True)
     address = None
     if args.threads > 1:
@@ -280,7 +287,10 @@ def train(rank, args, address):
             f"weights and Adam moments", flush=True)
     elif args.init_from:
         init_weights(model, args.init_from)
-        log(f"initialised from {args.init_from}", flush=True)
+        if args.shuffled_first:
+            state["epoch"] = 1
+        log(f"initialised from {args.init_from}"
+            + (", starting at epoch 1 (shuffled batches)" if args.shuffled_first else ""), flush=True)
     if rank > 0:  # its own dropout masks
         torch.manual_seed(args.seed * 1000003 + state["step"] * 101 + rank)
     curve = os.path.join(args.ckpt_dir, "curve.tsv")
