@@ -5,30 +5,23 @@ turn (an exception fails its case and the others still run), and one table of
 results at the end.
 """
 
-import argparse
 import os
 
-SKIPPED = 77  # ctest's SKIP_RETURN_CODE for these scripts
+import harness
 
 
 def run_cases(doc, case_list, check_case, header, banner):
-    """Returns the exit code: 0 when every case passes, 1 on any failure,
-    SKIPPED without torch/torchaudio. `case_list` names a list in configs.py;
+    """Returns the exit code: 0 when every case passes, 1 on any failure (it
+    exits harness.SKIPPED without torch/torchaudio). `case_list` names a list in configs.py;
     check_case(ember, scratch, case, rows) appends rows of len(header) and
     returns whether the case passed; `banner` follows the versions line."""
-    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
-    parser.add_argument("--ember", required=True, help="path to the ember binary")
-    parser.add_argument("--scratch", required=True, help="directory for models and outputs")
+    parser = harness.argument_parser(doc)
     parser.add_argument("--only", nargs="*", help="run only these cases")
     args = parser.parse_args()
-
-    try:
-        import torch
-        import torchaudio
-    except ImportError as e:
-        print(f"skipped: {e}")
-        return SKIPPED
+    harness.skip_unless(["torch", "torchaudio"])
     import configs
+    import torch
+    import torchaudio
 
     print(f"torch {torch.__version__}, torchaudio {torchaudio.__version__}, {banner}")
     os.makedirs(args.scratch, exist_ok=True)
@@ -50,9 +43,7 @@ def run_cases(doc, case_list, check_case, header, banner):
         if not ok:
             failed.append(case.name)
 
-    widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
-    for row in [header] + rows:
-        print("  ".join(str(v).ljust(w) for v, w in zip(row, widths)))
+    harness.print_table(rows, header)
     if failed:
         print(f"FAILED: {', '.join(failed)}")
         return 1

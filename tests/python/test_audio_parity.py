@@ -20,14 +20,14 @@ Exits 0 when all pass, 1 on any failure, 77 (skipped) when torch or
 torchaudio cannot be imported.
 """
 
-import argparse
 import os
 import shutil
 import struct
 import subprocess
 import sys
 
-SKIPPED = 77
+import harness
+
 RESAMPLE_TOLERANCE = 1e-5
 TAIL_TOLERANCE = 2.5e-7
 RESAMPLE_PAIRS = [(22050, 16000), (44100, 16000), (48000, 16000), (8000, 16000), (16000, 16000), (11025, 16000),
@@ -184,18 +184,11 @@ def check_cuts(tool, scratch, rows):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--ember", help="the ember program (unused: no audio verb yet)")
-    parser.add_argument("--scratch", required=True)
+    parser = harness.argument_parser(__doc__)
     parser.add_argument("--wav-dump", default=os.environ.get("EMBER_WAV_DUMP"))
     args = parser.parse_args()
-    try:
-        import numpy as np
-        import torch  # noqa: F401
-        import torchaudio  # noqa: F401
-    except ImportError as e:
-        print(f"skipped: {e}")
-        return SKIPPED
+    harness.skip_unless(["numpy", "torch", "torchaudio"])
+    import numpy as np
     if not args.wav_dump or not os.path.exists(args.wav_dump):
         print("ember_wav_dump not found: pass --wav-dump PATH or set EMBER_WAV_DUMP")
         return 1
@@ -207,9 +200,7 @@ def main():
     ok &= check_resampling(args.wav_dump, args.scratch, rng, rows)
     ok &= check_cuts(args.wav_dump, args.scratch, rows)
 
-    widths = [max(len(str(r[i])) for r in rows) for i in range(5)]
-    for r in rows:
-        print("  ".join(str(v).ljust(w) for v, w in zip(r, widths)))
+    harness.print_table(rows)
     print("all passed" if ok else "FAILED")
     return 0 if ok else 1
 

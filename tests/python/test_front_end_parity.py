@@ -32,7 +32,6 @@ Exits 0 when all pass, 1 on any failure, 77 (skipped) when torch or
 torchaudio cannot be imported.
 """
 
-import argparse
 import json
 import math
 import os
@@ -40,8 +39,9 @@ import shutil
 import subprocess
 import sys
 
+import harness
+
 TOLERANCE = 1e-3
-SKIPPED = 77
 SAMPLE_RATE = 16000
 THRESHOLD_BAND = 1e-5
 
@@ -296,17 +296,11 @@ def check_refusal(ember, model, audio_path, out_path, words, rows, name):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--ember", required=True, help="path to the ember binary")
-    parser.add_argument("--scratch", required=True, help="directory for models and outputs")
-    args = parser.parse_args()
-    try:
-        import numpy as np
-        import torch
-        import torchaudio
-    except ImportError as e:
-        print(f"skipped: {e}")
-        return SKIPPED
+    args = harness.argument_parser(__doc__).parse_args()
+    harness.skip_unless(["numpy", "torch", "torchaudio"])
+    import numpy as np
+    import torch
+    import torchaudio
     sys.dont_write_bytecode = True
     torch.set_num_threads(1)
     print(f"torch {torch.__version__}, torchaudio {torchaudio.__version__}, tolerance {TOLERANCE:g}")
@@ -352,9 +346,7 @@ def main():
     # max abs diff: ember vs torchaudio (float32), the test; the two columns after it put it in
     # scale: ember vs torchaudio's modules run in float64, and torchaudio float32 vs float64.
     header = ("model/waveform", "mode", "shape", "max abs diff", "ember-f64", "torch-f64", "near jumps", "")
-    widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
-    for row in [header] + rows:
-        print("  ".join(str(v).ljust(w) for v, w in zip(row, widths)))
+    harness.print_table(rows, header)
     if not all_ok:
         print("FAILED")
         return 1

@@ -14,29 +14,25 @@ Run by ctest as: /usr/bin/python3 test_shipped_model.py --ember PATH --scratch D
 Exits 77 (skipped) without torch/torchaudio/sentencepiece.
 """
 
-import argparse
 import json
 import os
 import subprocess
 import sys
 
-SKIPPED = 77
+import harness
+
 BEAMS = (1, 10)
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 MODEL = os.path.join(ROOT, "models", "tiny-en.ember")
 SENTENCEPIECE = os.path.join(ROOT, "models", "tiny-en.model")
 SAMPLES = os.path.join(ROOT, "samples")
 
-try:
-    import torch
-    import torchaudio
-    from torchaudio.pipelines import rnnt_pipeline
-    import sentencepiece  # noqa: F401  (the token processor imports it)
-except ImportError as error:
-    print(f"skipped: {error}")
-    sys.exit(SKIPPED)
+# The token processor imports sentencepiece.
+harness.skip_unless(["torch", "torchaudio", "torchaudio.pipelines.rnnt_pipeline", "sentencepiece"])
+import torch  # noqa: E402
+import torchaudio  # noqa: E402
+from torchaudio.pipelines import rnnt_pipeline  # noqa: E402
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ember_file import emformer_rnnt_config, read_ember  # noqa: E402
 from pipeline import feature_modules, load_16k, pipeline_text  # noqa: E402
 
@@ -57,10 +53,7 @@ def torchaudio_model(metadata, tensors):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--ember", required=True)
-    parser.add_argument("--scratch", required=True)
-    args = parser.parse_args()
+    args = harness.argument_parser(__doc__).parse_args()
     os.makedirs(args.scratch, exist_ok=True)
     torch.set_num_threads(1)
 

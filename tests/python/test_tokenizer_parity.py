@@ -20,16 +20,14 @@ Exits 0 when all pass, 1 on any failure, 77 (skipped) when torch, torchaudio,
 sentencepiece or spm_train is missing.
 """
 
-import argparse
 import json
 import os
 import random
 import re
-import shutil
 import subprocess
 import sys
 
-SKIPPED = 77
+import harness
 
 MODELS = {
     "unigram": ["--model_type=unigram", "--vocab_size=120"],
@@ -201,21 +199,9 @@ def check_refused(ember, scratch, checkpoint_for):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--ember", required=True)
-    parser.add_argument("--scratch", required=True)
-    args = parser.parse_args()
-    try:
-        import sentencepiece  # noqa: F401
-        import torch  # noqa: F401
-        import torchaudio  # noqa: F401
-        from torchaudio.pipelines.rnnt_pipeline import _SentencePieceTokenProcessor  # noqa: F401
-    except ImportError as error:
-        print(f"skipped: {error}")
-        return SKIPPED
-    if shutil.which("spm_train") is None:
-        print("skipped: spm_train not found (apt-get install sentencepiece)")
-        return SKIPPED
+    args = harness.argument_parser(__doc__).parse_args()
+    harness.skip_unless(["sentencepiece", "torch", "torchaudio", "torchaudio.pipelines.rnnt_pipeline"],
+                        tools=["spm_train"])
 
     os.makedirs(args.scratch, exist_ok=True)
     corpus = os.path.join(args.scratch, "corpus.txt")

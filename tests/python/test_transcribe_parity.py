@@ -15,14 +15,13 @@ Run by ctest as: /usr/bin/python3 test_transcribe_parity.py --ember PATH --scrat
 Exits 77 (skipped) without torch/torchaudio/sentencepiece, spm_train or espeak-ng.
 """
 
-import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 
-SKIPPED = 77
+import harness
+
 BEAMS = (1, 10)
 SENTENCES = [
     "the quick brown fox jumps over the lazy dog",
@@ -30,20 +29,13 @@ SENTENCES = [
     "she sells sea shells by the sea shore every morning",
 ]
 
-try:
-    import torch
-    import torchaudio
-    from torchaudio.pipelines import rnnt_pipeline
-    import sentencepiece  # noqa: F401  (the token processor imports it)
-except ImportError as error:
-    print(f"skipped: {error}")
-    sys.exit(SKIPPED)
-for tool in ("spm_train", "espeak-ng"):
-    if shutil.which(tool) is None:
-        print(f"skipped: {tool} not found")
-        sys.exit(SKIPPED)
+# The token processor imports sentencepiece.
+harness.skip_unless(["torch", "torchaudio", "torchaudio.pipelines.rnnt_pipeline", "sentencepiece"],
+                    tools=["spm_train", "espeak-ng"])
+import torch  # noqa: E402
+import torchaudio  # noqa: E402
+from torchaudio.pipelines import rnnt_pipeline  # noqa: E402
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import reference  # noqa: E402
 from pipeline import feature_modules, load_16k, pipeline_text  # noqa: E402
 
@@ -99,10 +91,7 @@ def write_global_stats(waveforms, path):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--ember", required=True)
-    parser.add_argument("--scratch", required=True)
-    args = parser.parse_args()
+    args = harness.argument_parser(__doc__).parse_args()
     os.makedirs(args.scratch, exist_ok=True)
     torch.set_num_threads(1)
 
