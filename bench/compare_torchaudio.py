@@ -16,7 +16,11 @@ Times are thread CPU time: both sides run one thread, and on a shared machine
 wall time also counts the time other processes held the core (wall-time ratios
 are printed too). The torchaudio process is pinned to one thread with
 torch.set_num_threads(1) and OMP_NUM_THREADS=OPENBLAS_NUM_THREADS=1 (Debian's
-torch calls the system BLAS, OpenBLAS when libopenblas0 is installed).
+torch calls the system BLAS, OpenBLAS when libopenblas0 is installed), and
+given the OpenBLAS kernels this CPU runs (OPENBLAS_CORETYPE, unless set
+already: Debian's OpenBLAS 0.3.21 falls back to its SSE3 kernels on CPUs it
+does not know; tests/python/openblas_core.py). The kernels torchaudio ran on
+are printed.
 """
 
 import argparse
@@ -29,6 +33,8 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "python"))
+from openblas_core import loaded_core_name, openblas_environment  # noqa: E402
 CONFIG = {"preset": "base", "num_symbols": 4097}
 BLANK = 4096
 SEED = 2024
@@ -49,6 +55,7 @@ MEASURES = [
 def one_thread_env():
     env = dict(os.environ)
     env.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    env.update(openblas_environment())
     return env
 
 
@@ -80,11 +87,10 @@ def torch_child(work, seconds):
     from torchaudio.models import RNNTBeamSearch
 
     torch.set_num_threads(1)
-    sys.path.insert(0, os.path.join(HERE, "..", "tests", "python"))
     import reference
 
     features = np.load(os.path.join(work, "features.npy"))
-    out = {"torch": torch.__version__, "torchaudio": torchaudio.__version__}
+    out = {"torch": torch.__version__, "torchaudio": torchaudio.__version__, "blas": loaded_core_name()}
     with torch.no_grad():
         start = clocks()
         model = torchaudio.models.emformer_rnnt_base(num_symbols=CONFIG["num_symbols"])
@@ -125,7 +131,6 @@ def prepare(work, ember, seconds):
     """model.pt, config.json and features.npy in `work` (reused when present),
     and model.ember, converted afresh by the `ember` being measured (so that it
     is in that ember's current format)."""
-    sys.path.insert(0, os.path.join(HERE, "..", "tests", "python"))
     import reference
 
     frames = int(round(seconds * 100)) + 4  # 10 ms frames + the right context
@@ -202,6 +207,9 @@ def main():
     print(f"emformer_rnnt_base, random weights, {args.seconds:g} s of features; ember {e0['isa']} kernels, "
           f"{e0['file_mb']:.1f} MB file; {args.repeats} repetitions, medians; times are thread CPU time "
           "(wall in brackets)")
+    blas = runs["torchaudio"][0]["blas"]
+    print(f"torchaudio {runs['torchaudio'][0]['torchaudio']} on torch {runs['torchaudio'][0]['torch']}, "
+          + (f"OpenBLAS with its {blas} kernels" if blas else "its BLAS not OpenBLAS"))
     print(f"emission: streaming beam 10 emits one token per {fpt:.1f} encoder frames "
           f"(non-streaming: {e0['whole_frames_per_token']:.1f})")
     if not 3.0 <= fpt <= 8.0:
@@ -211,7 +219,7 @@ def main():
         values = [run[key].get(clock) for run in runs[side]]
         return statistics.median(values) if None not in values else None
 
-    print(f"\n| measure | torchaudio | ember | ratio (torchaudio / ember) | target |")
+    print("\n| measure | torchaudio | ember | ratio (torchaudio / ember) | target |")
     print("|---|---|---|---|---|")
     for key, label, target in MEASURES:
         clock = "cpu" if "cpu" in runs["ember"][0][key] else "wall"
