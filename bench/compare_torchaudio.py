@@ -3,6 +3,7 @@
 emformer_rnnt_base and the same features; prints medians and ratios.
 
     /usr/bin/python3 bench/compare_torchaudio.py --ember build/tools/ember [--seconds 30] [--repeats 3]
+        [--streams 16]
 
 The model is emformer_rnnt_base(4097) with random weights (tests/python/reference.py),
 its joiner scaled and its blank logit raised so that the search emits a token
@@ -11,6 +12,13 @@ warning when streaming beam 10 is outside 3-8 encoder frames per token). It is s
 `ember convert`, and both sides run the same S seconds of standard-normal
 features. Each repetition runs torchaudio in a fresh process (this script with
 --torch-child), then `ember bench --json` in a fresh process, back to back.
+
+Streams per core, batched (--streams S, 0 to skip): S streams' chunks stacked
+into one transcriber call per step, encoder only (torchaudio's RNNTBeamSearch
+takes one utterance at a time), over --streams-seconds of random features:
+S x audio time / CPU time, how many streams one core keeps in real time;
+torchaudio's transcribe_streaming on a batch of S against `ember bench
+--streams S`.
 
 Times are thread CPU time: both sides run one thread, and on a shared machine
 wall time also counts the time other processes held the core (wall-time ratios
@@ -78,7 +86,7 @@ def peak_rss_kib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def torch_child(work, seconds):
+def torch_child(work, seconds, streams, streams_seconds):
     """Runs in a fresh process: loads the model as a torchaudio user would and
     measures it; prints one JSON object."""
     import numpy as np
@@ -120,6 +128,18 @@ def torch_child(work, seconds):
         hypotheses = decoder(torch.from_numpy(features)[None], torch.tensor([features.shape[0]]), BEAM)
         whole = since(start)
         out["whole_tokens"] = len(hypotheses[0][0]) - 1
+
+        if streams:
+            frames = int(round(streams_seconds * 100)) + rc
+            stream_chunks = reference.streaming_chunks(reference.random_features(frames, 80, SEED + 2), CONFIG)
+            lengths = torch.full((streams,), seg + rc)
+            state, cpu = None, 0.0
+            for chunk in stream_chunks:
+                batch = torch.from_numpy(chunk)[None].expand(streams, -1, -1).contiguous()
+                start = clocks()
+                _, _, state = model.transcribe_streaming(batch, lengths, state)
+                cpu += since(start)[1]
+            out["streams_per_core"] = {"cpu": streams * len(stream_chunks) * seg * 0.01 / cpu}
     for name, series in (("stream_encoder", encoder), ("stream_beam", beam)):
         out[name + "_ms"] = {"wall": 1e3 * statistics.median(w for w, _ in series),
                              "cpu": 1e3 * statistics.median(c for _, c in series)}
@@ -149,17 +169,18 @@ def prepare(work, ember, seconds):
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def run_torch(work, seconds):
+def run_torch(work, seconds, streams, streams_seconds):
     result = subprocess.run([sys.executable, os.path.abspath(__file__), "--torch-child", "--work", work,
-                             "--seconds", str(seconds)], check=True, capture_output=True, text=True,
-                            env=one_thread_env())
+                             "--seconds", str(seconds), "--streams", str(streams),
+                             "--streams-seconds", str(streams_seconds)],
+                            check=True, capture_output=True, text=True, env=one_thread_env())
     out = json.loads(result.stdout)
     out["rss_mb"] = {"wall": out["rss_streaming_kib"] * 1024 / 1e6}
     out["load_ms"] = {"wall": out["load_ms"]}
     return out
 
 
-def run_ember(work, ember):
+def run_ember(work, ember, streams, streams_seconds):
     result = subprocess.run([ember, "bench", os.path.join(work, "model.ember"), "--features",
                              os.path.join(work, "features.npy"), "--beam", str(BEAM), "--json"],
                             check=True, capture_output=True, text=True, env=one_thread_env())
@@ -177,7 +198,17 @@ def run_ember(work, ember):
         "isa": b["isa"],
         "frames_per_token": b["encoder_frames"] / max(beam["tokens"], 1),
         "whole_frames_per_token": (b["encoder_frames"]) / max(whole["tokens"], 1),
-    }
+    } | (ember_streams_per_core(work, ember, streams, streams_seconds) if streams else {})
+
+
+def ember_streams_per_core(work, ember, streams, streams_seconds):
+    """`ember bench --streams S` on random features, encoder only (beam 1 is the
+    least search it runs beside it)."""
+    result = subprocess.run([ember, "bench", os.path.join(work, "model.ember"), "--seconds", str(streams_seconds),
+                             "--beam", "1", "--streams", str(streams), "--json"],
+                            check=True, capture_output=True, text=True, env=one_thread_env())
+    batched = json.loads(result.stdout)["streams_per_core_batched_encoder"]
+    return {"streams_per_core": {"cpu": batched["cpu"], "wall": batched["wall"]}}
 
 
 def main():
@@ -186,10 +217,16 @@ def main():
     parser.add_argument("--work", default="/tmp/ember-compare", help="scratch directory (model files, ~0.6 GB)")
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--streams", type=int, default=16,
+                        help="streams batched for streams per core, encoder only (0: not measured)")
+    parser.add_argument("--streams-seconds", type=float, default=10.0,
+                        help="seconds of random features per stream for streams per core")
     parser.add_argument("--torch-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.streams < 0 or args.streams_seconds <= 0:
+        parser.error("--streams must be >= 0 and --streams-seconds > 0")
     if args.torch_child:
-        torch_child(args.work, args.seconds)
+        torch_child(args.work, args.seconds, args.streams, args.streams_seconds)
         return
     os.makedirs(args.work, exist_ok=True)
     ember = os.path.abspath(args.ember)
@@ -198,9 +235,9 @@ def main():
     runs = {"torchaudio": [], "ember": []}
     for r in range(args.repeats):
         print(f"repetition {r + 1}/{args.repeats}: torchaudio ...", file=sys.stderr, flush=True)
-        runs["torchaudio"].append(run_torch(args.work, args.seconds))
+        runs["torchaudio"].append(run_torch(args.work, args.seconds, args.streams, args.streams_seconds))
         print(f"repetition {r + 1}/{args.repeats}: ember ...", file=sys.stderr, flush=True)
-        runs["ember"].append(run_ember(args.work, ember))
+        runs["ember"].append(run_ember(args.work, ember, args.streams, args.streams_seconds))
 
     e0 = runs["ember"][0]
     fpt = e0["frames_per_token"]
@@ -232,6 +269,10 @@ def main():
         else:
             t_text, e_text = f"{t:.1f}", f"{e:.1f}"
         print(f"| {label} | {t_text} | {e_text} | {ratio} | {'>= %gx' % target if target else ''} |")
+    if args.streams:
+        t, e = med("torchaudio", "streams_per_core", "cpu"), med("ember", "streams_per_core", "cpu")
+        print(f"| streams per core, {args.streams} batched, encoder only | {t:.1f} | {e:.1f} | "
+              f"{e / t:.2f}x (ember / torchaudio) | >= 40 streams |")
     print(f"\nember peak RSS / file size: {med('ember', 'rss_mb', 'wall') / e0['file_mb']:.2f} (target <= 1.2); "
           f"load {med('ember', 'load_ms', 'wall'):.1f} ms (target <= 200 ms)")
     print("raw:", json.dumps(runs), file=sys.stderr)
