@@ -44,8 +44,11 @@ Measured on 2 cores: one process of 2 threads ran no faster than one of 1
 thread (PyTorch's threads and OpenBLAS's own fought over the cores, and its
 per-head bmm loops fell apart); 2 processes of 1 thread did the same 6 steps'
 work 2.05x as fast, and a real run its first 20 steps 1.7x as fast (waiting
-for the slower half of each batch, and the gradients' exchange). The first process is rank 0 (it logs, evaluates and
-checkpoints); the others exit with it, so kill the PID nohup gave.
+for the slower half of each batch, and the gradients' exchange); those
+measurements ran on OpenBLAS's SSE3 fallback kernels. With its AVX-512 ones
+(below) the same processes took 1.1-1.4 s per step of the real run against
+~3. The first process is rank 0 (it logs, evaluates and checkpoints); the
+others exit with it, so kill the PID nohup gave.
 """
 
 import os
