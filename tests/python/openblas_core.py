@@ -36,9 +36,8 @@ def core_type(cpuinfo="/proc/cpuinfo"):
 def openblas_environment():
     """{"OPENBLAS_CORETYPE": ...} unless the environment already sets it or the
     CPU has neither AVX-512 nor AVX2; else {}."""
-    if "OPENBLAS_CORETYPE" in os.environ or core_type() is None:
-        return {}
-    return {"OPENBLAS_CORETYPE": core_type()}
+    core = None if "OPENBLAS_CORETYPE" in os.environ else core_type()
+    return {"OPENBLAS_CORETYPE": core} if core else {}
 
 
 def loaded_core_name():
