@@ -89,7 +89,8 @@ void streaming_shapes(benchmark::internal::Benchmark* b) {
         ->Args({1, 2048, 512})    // LSTM x2g / p2g, greedy
         ->Args({10, 2048, 512})   // LSTM x2g / p2g, beam 10
         ->Args({1, 4097, 1024})   // joiner, greedy
-        ->Args({10, 4097, 1024});  // joiner, beam 10
+        ->Args({10, 4097, 1024})   // joiner, beam 10
+        ->Args({16, 4097, 1024});  // joiner, beam 4 scoring 4 frames per call (beam_search.cpp)
 }
 void all_shapes(benchmark::internal::Benchmark* b) {
     streaming_shapes(b);

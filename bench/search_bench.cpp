@@ -8,7 +8,10 @@
 // joiner calls and rows, reuse). Both must return the same hypotheses; the
 // program fails (exit 1) when they do not.
 //
-//     ember_search_bench MODEL.ember FEATURES.npy [--beam K ...] [--repeats N]
+//     ember_search_bench MODEL.ember FEATURES.npy [--beam K ...] [--score-frames F ...] [--repeats N]
+//
+// --score-frames: SearchOptions::score_frames to compare (default 0: chosen
+// from the model and beam).
 //
 // FEATURES.npy: float32 (T, input_dim), e.g. bench/compare_torchaudio.py's.
 #include <time.h>
@@ -113,46 +116,54 @@ bool run_both(const Model& model, const Frames& f, const SearchOptions& options,
 
 int run(int argc, char** argv) {
     if (argc < 3) {
-        std::fprintf(stderr, "usage: ember_search_bench MODEL.ember FEATURES.npy [--beam K ...] [--repeats N]\n");
+        std::fprintf(stderr, "usage: ember_search_bench MODEL.ember FEATURES.npy [--beam K ...] [--score-frames F ...] "
+                             "[--repeats N]\n");
         return 2;
     }
-    std::vector<int64_t> beams;
+    std::vector<int64_t> beams, score_frames;
     int repeats = 3;
     for (int i = 3; i + 1 < argc; i += 2) {
         if (!std::strcmp(argv[i], "--beam")) beams.push_back(std::atoll(argv[i + 1]));
+        else if (!std::strcmp(argv[i], "--score-frames")) score_frames.push_back(std::atoll(argv[i + 1]));
         else if (!std::strcmp(argv[i], "--repeats")) repeats = std::max(1, std::atoi(argv[i + 1]));
         else return std::fprintf(stderr, "unknown option %s\n", argv[i]), 2;
     }
     if (beams.empty()) beams = {4, 10};
+    if (score_frames.empty()) score_frames = {0};
     const Model model = load_model(argv[1]);
     NpyArray features = read_npy(argv[2]);
     const Frames streaming = streaming_frames(model, features), whole = whole_frames(model, features);
     std::printf("thread CPU ms, medians of %d; reference = the plain transliteration of _search\n", repeats);
     bool same = true;
     for (int64_t beam : beams) {
-        SearchOptions options;
-        options.beam = beam;
-        for (const Frames* f : {&streaming, &whole}) {
-            std::vector<double> ember_ms, reference_ms;
-            SearchStats stats;
-            int64_t gates_reused = 0;
-            for (int k = 0; k < repeats; ++k) {
-                double e = 0, r = 0;
-                same &= run_both(model, *f, options, k % 2 == 1, e, r, stats, gates_reused);
-                ember_ms.push_back(1e3 * e);
-                reference_ms.push_back(1e3 * r);
+        for (int64_t frames : score_frames) {
+            SearchOptions options;
+            options.beam = beam;
+            options.score_frames = frames;
+            const int64_t scored = frames_scored_per_call(model.config(), options);
+            for (const Frames* f : {&streaming, &whole}) {
+                std::vector<double> ember_ms, reference_ms;
+                SearchStats stats;
+                int64_t gates_reused = 0;
+                for (int k = 0; k < repeats; ++k) {
+                    double e = 0, r = 0;
+                    same &= run_both(model, *f, options, k % 2 == 1, e, r, stats, gates_reused);
+                    ember_ms.push_back(1e3 * e);
+                    reference_ms.push_back(1e3 * r);
+                }
+                const int64_t calls = (f->rows + f->step - 1) / f->step;
+                const double per = static_cast<double>(calls);
+                const double e = median(ember_ms), r = median(reference_ms);
+                std::printf("beam %2lld scoring %lld frames %-9s  %s: reference %8.2f  search %8.2f  (%.2fx)\n",
+                            static_cast<long long>(beam), static_cast<long long>(scored),
+                            f == &streaming ? "streaming" : "whole", f == &streaming ? "per chunk" : "total    ",
+                            r / per, e / per, r / e);
+                std::printf("    per call: predictor %.2f calls %.1f rows, joiner %.2f calls %.1f rows; reused %.1f "
+                            "predictions %.1f scores %.1f input gates; %lld full rankings\n",
+                            stats.predictor_calls / per, stats.predictor_rows / per, stats.joiner_calls / per,
+                            stats.joiner_rows / per, stats.predictions_reused / per, stats.scores_reused / per,
+                            gates_reused / per, static_cast<long long>(stats.full_rankings));
             }
-            const int64_t calls = (f->rows + f->step - 1) / f->step;
-            const double per = static_cast<double>(calls);
-            const double e = median(ember_ms), r = median(reference_ms);
-            std::printf("beam %2lld %-9s  %s: reference %8.2f  search %8.2f  (%.2fx)\n", static_cast<long long>(beam),
-                        f == &streaming ? "streaming" : "whole", f == &streaming ? "per chunk" : "total    ",
-                        r / per, e / per, r / e);
-            std::printf("    per call: predictor %.2f calls %.1f rows, joiner %.2f calls %.1f rows; reused %.1f "
-                        "predictions %.1f scores %.1f input gates; %lld full rankings\n",
-                        stats.predictor_calls / per, stats.predictor_rows / per, stats.joiner_calls / per,
-                        stats.joiner_rows / per, stats.predictions_reused / per, stats.scores_reused / per,
-                        gates_reused / per, static_cast<long long>(stats.full_rankings));
         }
     }
     if (!same) std::fprintf(stderr, "search and the reference disagree\n");

@@ -36,8 +36,9 @@ float log_add_exp(float a, float b) {
 // kept sorted by ascending score, equal scores in insertion order (as a
 // stable sort, done in place: std::stable_sort allocates).
 void extend_with_blank(Decoder& d, std::vector<SearchHypothesis>& b, const std::vector<SearchHypothesis>& a) {
+    const int64_t t = cursor_frame_index(d);
     for (const SearchHypothesis& h : a) {
-        const float blank_score = h.score + d.slots.info[static_cast<size_t>(slot_of(d, h))].blank;
+        const float blank_score = h.score + frame_summary(d.slots, slot_of(d, h), t).blank;
         float score = blank_score;
         auto same = std::find_if(b.begin(), b.end(), [&](const SearchHypothesis& x) { return x.prefix == h.prefix; });
         if (same != b.end()) {
@@ -97,7 +98,7 @@ void rank_extensions(Decoder& d) {
     s.summaries.clear();
     for (const SearchHypothesis& h : s.a) {
         s.scores.push_back(h.score);
-        s.summaries.push_back(slot_summary(d.slots, slot_of(d, h)));
+        s.summaries.push_back(slot_summary(d.slots, slot_of(d, h), t));
     }
     s.ranked.clear();
     if (!rank_summaries(s.scores.data(), s.summaries.data(), n, beam, b_nbest_score, s.rank, s.ranked)) {
@@ -366,6 +367,24 @@ void check_search_options(const ModelMetadata& metadata, const SearchOptions& op
     if (!(options.temperature > 0.0f) || !std::isfinite(options.temperature))
         fail("temperature must be a positive number, got ", options.temperature);
     if (options.step_max_tokens < 0) fail("step_max_tokens must not be negative, got ", options.step_max_tokens);
+    if (options.score_frames < 0) fail("score_frames must not be negative, got ", options.score_frames);
+}
+
+int64_t frames_scored_per_call(const EmformerRnntConfig& c, const SearchOptions& options) {
+    if (options.score_frames > 0) return options.score_frames;
+    // A joiner whose weights stay in cache costs its arithmetic: scoring ahead
+    // would only add rows. A larger one costs the reading of its weights, about
+    // the same for 1 row as for 10 (the base model's 16.8 MB on AVX-512,
+    // bench/bench_gemm.cpp: 1.1 and 1.3 ms; 16 rows 1.6 ms, 20 rows 2.1 ms),
+    // so a call takes up to kJoinerRows rows. Measured on the base model (ember_search_bench,
+    // Xeon): beam 1 scoring 4 frames, a 30 s search 0.51 -> 0.19 s, a streaming
+    // chunk's 4.3 -> 2.8 ms; beam 4, 4 frames: 0.81 -> 0.59 s; beam 10 scoring
+    // 2 frames made streaming chunks 5-7% slower (their extensions' rows
+    // doubled), the whole input 7% faster: beam 10 scores 1.
+    constexpr int64_t kCachedJoinerBytes = 4 << 20, kJoinerRows = 16, kMostFrames = 4;
+    const int64_t joiner_bytes = c.encoding_dim * c.num_symbols * static_cast<int64_t>(sizeof(float));
+    if (joiner_bytes <= kCachedJoinerBytes) return 1;
+    return std::clamp<int64_t>(kJoinerRows / options.beam, 1, kMostFrames);
 }
 
 Decoder make_decoder(const Model& model, const SearchOptions& options) {
@@ -375,8 +394,9 @@ Decoder make_decoder(const Model& model, const SearchOptions& options) {
     Decoder d;
     d.model = &model;
     d.options = options;
-    d.networks = make_search_networks(c, beam);
-    d.slots = make_slot_pool(c.encoding_dim, predictor_state_floats(c), keep, 3 * beam + 2);
+    const int64_t frames_scored = frames_scored_per_call(c, options);
+    d.networks = make_search_networks(c, beam * frames_scored);
+    d.slots = make_slot_pool(c.encoding_dim, predictor_state_floats(c), keep, frames_scored, 3 * beam + 2);
 
     reserve_for_streaming(d);
     return d;
@@ -405,7 +425,7 @@ void search_stream_chunks(SearchNetworks& networks, const ChunkSearch* searches,
         Decoder& d = *searches[i].decoder;
         EMBER_CHECK(d.model == model, "search_stream_chunks: search ", i, " runs another model");
         d.cursor.stage = Stage::idle;  // until begun: a failed begin leaves it out
-        rows += d.options.beam;
+        rows += search_call_rows(d);
     }
     reserve_rows(networks, model->config(), rows);
     for (int64_t i = 0; i < count; ++i)

@@ -39,12 +39,23 @@ struct SearchOptions {
     // of the streaming encoder's output; the partial text is the best
     // hypothesis's so far, which later chunks may revise.
     bool carry_beam = false;
+    // Frames each joiner call scores a hypothesis at: the one its search is
+    // at and up to score_frames - 1 after it (within the encoder frames of
+    // the search call), kept for when the hypothesis reaches them. A call
+    // then reads the joiner's weights once for several frames; the scores are
+    // the same bits (each row of a product is computed alike whatever the
+    // rows around it), and hypotheses dropped before a frame waste its rows.
+    // 0: chosen from the model and beam (frames_scored_per_call).
+    int64_t score_frames = 0;
 };
 
 // Throws ember::Error when the model or options cannot be searched as
 // torchaudio does (blank not the last symbol, beam larger than the
 // non-blank vocabulary, temperature not positive, ...).
 void check_search_options(const ModelMetadata& metadata, const SearchOptions& options);
+
+// SearchOptions::score_frames as a search of `config` runs it.
+int64_t frames_scored_per_call(const EmformerRnntConfig& config, const SearchOptions& options);
 
 // torchaudio's Hypothesis without its tensors: the tokens (the first being
 // the blank, or the previous chunk's last token when seeded), the float32
@@ -117,6 +128,9 @@ struct Decoder {
 };
 
 Decoder make_decoder(const Model& model, const SearchOptions& options);
+
+// The most rows the decoder's search puts in one network call.
+inline int64_t search_call_rows(const Decoder& d) { return d.options.beam * d.slots.frames_scored; }
 
 // Searches encoder frames (T, E). seed == null starts from the blank with a
 // zero predictor state (RNNTBeamSearch.forward and the first infer call);

@@ -29,6 +29,17 @@ Tensor joiner_rows(SearchNetworks& net, const Model& model, int64_t n) {
     return log_probs;
 }
 
+// Frames a hypothesis scored now is scored at: the search's and those after
+// it to the end of its block of frames_scored frames of the call. Blocks keep
+// the beam in step: one call at a block's first frame scores all of it for
+// the block (an extension made later in the block is scored for the rest of
+// it), where scoring each hypothesis for the next frames_scored frames from
+// wherever it was last scored would leave some due at every frame.
+int64_t frames_scored_now(const Decoder& d) {
+    const int64_t block = d.slots.frames_scored;
+    return std::min(block - d.cursor.row % block, d.cursor.encoder_out.rows - d.cursor.row);
+}
+
 void check_rows(const SearchNetworks& net, int64_t n, const char* caller) {
     EMBER_CHECK(n <= net.max_rows, caller, ": ", n, " hypotheses but scratch for ", net.max_rows);
 }
@@ -116,14 +127,17 @@ void score_hypotheses(SearchNetworks& net, const ChunkSearch* searches, int64_t 
         const int64_t t = cursor_frame_index(d);
         for (const SearchHypothesis& h : d.scratch.a) {
             const int32_t slot = prefix_of(d.tree, h).slot;
-            if (d.slots.info[static_cast<size_t>(slot)].scored_frame == t) ++d.stats.scores_reused;
+            if (scored_at(d.slots, slot, t)) ++d.stats.scores_reused;
             else rows.push_back(slot);
         }
-        check_rows(net, n + static_cast<int64_t>(rows.size()), "score_hypotheses");
-        for (int32_t slot : rows) gather_joiner_row(net, d, slot, cursor_frame(d), n++);
+        const int64_t frames = frames_scored_now(d);
+        check_rows(net, n + static_cast<int64_t>(rows.size()) * frames, "score_hypotheses");
+        for (int32_t slot : rows)
+            for (int64_t f = 0; f < frames; ++f)
+                gather_joiner_row(net, d, slot, d.cursor.encoder_out.row(d.cursor.row + f), n++);
         if (rows.empty()) continue;
         ++d.stats.joiner_calls;
-        d.stats.joiner_rows += static_cast<int64_t>(rows.size());
+        d.stats.joiner_rows += static_cast<int64_t>(rows.size()) * frames;
     }
     if (n == 0) return;
     const Tensor log_probs = joiner_rows(net, *searches[0].decoder->model, n);
@@ -131,8 +145,10 @@ void score_hypotheses(SearchNetworks& net, const ChunkSearch* searches, int64_t 
     for (int64_t i = 0; i < count; ++i) {
         Decoder& d = *searches[i].decoder;
         if (d.cursor.stage != Stage::scoring) continue;
+        const int64_t t = cursor_frame_index(d), frames = frames_scored_now(d);
         for (int32_t slot : d.scratch.rows)
-            set_slot_summary(d.slots, slot, log_probs.row(row++), log_probs.cols, cursor_frame_index(d));
+            for (int64_t f = 0; f < frames; ++f)
+                set_slot_summary(d.slots, slot, log_probs.row(row++), log_probs.cols, t + f);
     }
 }
 

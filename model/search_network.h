@@ -31,8 +31,9 @@ void predict_pending(SearchNetworks& networks, const ChunkSearch* searches, int6
 
 // _gen_next_token_probs, one joiner call for the searches at stage scoring:
 // the hypotheses of each one's scratch.a not yet scored at its frame (an
-// extension may re-create one that was) are, and each one's summary is kept
-// in its slot.
+// extension may re-create one that was, or an earlier call scored it ahead)
+// are, at that frame and the rest of its block of SearchOptions::score_frames
+// frames, and each summary is kept in its slot.
 void score_hypotheses(SearchNetworks& networks, const ChunkSearch* searches, int64_t count);
 
 // _gen_next_token_probs of one search: log-probabilities (n, V) of the next

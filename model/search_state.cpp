@@ -32,36 +32,51 @@ int32_t add_emission(SearchTree& tree, int32_t parent, int64_t frame) {
     return static_cast<int32_t>(tree.emissions.size() - 1);
 }
 
-SlotPool make_slot_pool(int64_t output_floats, int64_t state_floats, int64_t keep, int64_t reserve_slots) {
+SlotPool make_slot_pool(int64_t output_floats, int64_t state_floats, int64_t keep, int64_t frames_scored,
+                        int64_t reserve_slots) {
     SlotPool p;
     p.output_floats = output_floats;
     p.state_floats = state_floats;
     p.keep = keep;
-    const size_t n = static_cast<size_t>(reserve_slots);
+    p.frames_scored = frames_scored;
+    const size_t n = static_cast<size_t>(reserve_slots), scored = n * static_cast<size_t>(frames_scored);
     p.info.reserve(n);
     p.outputs.reserve(n * static_cast<size_t>(output_floats));
     p.states.reserve(n * static_cast<size_t>(state_floats));
-    p.top_values.reserve(n * static_cast<size_t>(keep));
-    p.top_tokens.reserve(n * static_cast<size_t>(keep));
+    p.summaries.reserve(scored);
+    p.top_values.reserve(scored * static_cast<size_t>(keep));
+    p.top_tokens.reserve(scored * static_cast<size_t>(keep));
     return p;
 }
 
-RowSummary slot_summary(const SlotPool& p, int32_t slot) {
-    const SlotInfo& s = p.info[static_cast<size_t>(slot)];
+namespace {
+
+int64_t summary_offset(const SlotPool& p, int32_t slot, int64_t frame) {
+    return (slot * p.frames_scored + frame % p.frames_scored) * p.keep;
+}
+
+void forget_summaries(SlotPool& p, int32_t slot) {
+    for (int64_t f = 0; f < p.frames_scored; ++f) frame_summary(p, slot, f).frame = -1;
+}
+
+}  // namespace
+
+RowSummary slot_summary(const SlotPool& p, int32_t slot, int64_t frame) {
+    const FrameSummary& s = frame_summary(p, slot, frame);
     RowSummary r;
     r.blank = s.blank;
     r.nan = s.nan;
     r.count = s.count;
-    r.values = p.top_values.data() + slot * p.keep;
-    r.tokens = p.top_tokens.data() + slot * p.keep;
+    r.values = p.top_values.data() + summary_offset(p, slot, frame);
+    r.tokens = p.top_tokens.data() + summary_offset(p, slot, frame);
     return r;
 }
 
 void set_slot_summary(SlotPool& p, int32_t slot, const float* row, int64_t num_symbols, int64_t frame) {
-    const RowSummary r = summarize_row(row, num_symbols, p.keep, p.top_values.data() + slot * p.keep,
-                                       p.top_tokens.data() + slot * p.keep);
-    SlotInfo& s = p.info[static_cast<size_t>(slot)];
-    s.scored_frame = frame;
+    const int64_t at = summary_offset(p, slot, frame);
+    const RowSummary r = summarize_row(row, num_symbols, p.keep, p.top_values.data() + at, p.top_tokens.data() + at);
+    FrameSummary& s = frame_summary(p, slot, frame);
+    s.frame = frame;
     s.blank = r.blank;
     s.nan = r.nan;
     s.count = r.count;
@@ -77,14 +92,16 @@ int32_t take_slot(SlotPool& p, SearchTree& tree, int32_t prefix) {
         p.info.emplace_back();
         p.outputs.resize(p.outputs.size() + static_cast<size_t>(p.output_floats));
         p.states.resize(p.states.size() + static_cast<size_t>(p.state_floats));
-        p.top_values.resize(p.top_values.size() + static_cast<size_t>(p.keep));
-        p.top_tokens.resize(p.top_tokens.size() + static_cast<size_t>(p.keep));
+        const size_t scored = static_cast<size_t>(p.frames_scored);
+        p.summaries.resize(p.summaries.size() + scored);
+        p.top_values.resize(p.top_values.size() + scored * static_cast<size_t>(p.keep));
+        p.top_tokens.resize(p.top_tokens.size() + scored * static_cast<size_t>(p.keep));
     }
     SlotInfo& s = p.info[static_cast<size_t>(slot)];
     if (s.prefix >= 0) tree.prefixes[static_cast<size_t>(s.prefix)].slot = -1;
     s.prefix = prefix;
     s.held = true;
-    s.scored_frame = -1;
+    forget_summaries(p, slot);
     tree.prefixes[static_cast<size_t>(prefix)].slot = slot;
     return slot;
 }
@@ -106,7 +123,7 @@ void unlink_slots(SlotPool& p, int32_t held) {
     for (size_t slot = 0; slot < p.info.size(); ++slot) {
         release_slot(p, static_cast<int32_t>(slot));
         p.info[slot].prefix = -1;
-        p.info[slot].scored_frame = -1;
+        forget_summaries(p, static_cast<int32_t>(slot));
     }
     if (held >= 0) hold_slot(p, held);
 }

@@ -5,7 +5,7 @@
 //   timestamps), which hypotheses with equal tokens need not share: merging
 //   them, _gen_b_hypos keeps the newer one's;
 // - predictor slots: the predictor output and LSTM state of a sequence, and
-//   the summary of its log-probabilities at the frame it was last scored at.
+//   the summaries of its log-probabilities at the frames it was last scored at.
 // Everything lives in vectors that are cleared, never shrunk.
 #pragma once
 
@@ -60,31 +60,52 @@ inline const Prefix& prefix_of(const SearchTree& tree, const SearchHypothesis& h
 // sequence keeps the link to it, until the slot is taken again: the one
 // released longest ago goes first.
 struct SlotInfo {
-    int32_t prefix = -1;        // the sequence whose output and state it holds; -1: none
+    int32_t prefix = -1;      // the sequence whose output and state it holds; -1: none
     bool held = false;
-    int64_t released_at = 0;    // ordinal of its latest release
-    int64_t scored_frame = -1;  // the frame its summary is of; -1: none
-    float blank = 0.0f;         // the summary: a RowSummary whose arrays are the slot's
-    bool nan = false;           // rows of top_values and top_tokens
+    int64_t released_at = 0;  // ordinal of its latest release
+};
+
+// The summary of a slot's log-probabilities at one frame: a RowSummary whose
+// arrays are the slot's rows of top_values and top_tokens for that frame.
+struct FrameSummary {
+    int64_t frame = -1;  // -1: none
+    float blank = 0.0f;
+    bool nan = false;
     int64_t count = 0;
 };
 
+// A slot keeps summaries at up to frames_scored frames (the joiner scores a
+// sequence at several frames in one call: SearchOptions::score_frames), frame
+// f's in place f % frames_scored.
 struct SlotPool {
     int64_t output_floats = 0;  // encoding_dim
     int64_t state_floats = 0;   // predictor_state_floats
-    int64_t keep = 0;           // log-probabilities summarised per slot
+    int64_t keep = 0;           // log-probabilities summarised per slot and frame
+    int64_t frames_scored = 1;
     int64_t releases = 0;
     std::vector<SlotInfo> info;
-    std::vector<float> outputs;       // (slots, output_floats)
-    std::vector<float> states;        // (slots, state_floats)
-    std::vector<float> top_values;    // (slots, keep)
-    std::vector<int32_t> top_tokens;  // (slots, keep)
+    std::vector<float> outputs;            // (slots, output_floats)
+    std::vector<float> states;             // (slots, state_floats)
+    std::vector<FrameSummary> summaries;   // (slots, frames_scored)
+    std::vector<float> top_values;         // (slots, frames_scored, keep)
+    std::vector<int32_t> top_tokens;       // (slots, frames_scored, keep)
 };
 
-SlotPool make_slot_pool(int64_t output_floats, int64_t state_floats, int64_t keep, int64_t reserve_slots);
+SlotPool make_slot_pool(int64_t output_floats, int64_t state_floats, int64_t keep, int64_t frames_scored,
+                        int64_t reserve_slots);
 inline float* slot_output(SlotPool& p, int32_t slot) { return p.outputs.data() + slot * p.output_floats; }
 inline float* slot_state(SlotPool& p, int32_t slot) { return p.states.data() + slot * p.state_floats; }
-RowSummary slot_summary(const SlotPool& p, int32_t slot);
+inline FrameSummary& frame_summary(SlotPool& p, int32_t slot, int64_t frame) {
+    return p.summaries[static_cast<size_t>(slot * p.frames_scored + frame % p.frames_scored)];
+}
+inline const FrameSummary& frame_summary(const SlotPool& p, int32_t slot, int64_t frame) {
+    return p.summaries[static_cast<size_t>(slot * p.frames_scored + frame % p.frames_scored)];
+}
+inline bool scored_at(const SlotPool& p, int32_t slot, int64_t frame) {
+    return frame_summary(p, slot, frame).frame == frame;
+}
+// The slot's summary at `frame`, which it must have (scored_at).
+RowSummary slot_summary(const SlotPool& p, int32_t slot, int64_t frame);
 // Summarises a log-probability row (num_symbols) as the slot's at `frame`.
 void set_slot_summary(SlotPool& p, int32_t slot, const float* row, int64_t num_symbols, int64_t frame);
 

@@ -3,7 +3,8 @@
 // (tokens, frames, float32 scores, order) over the decoder fixture models,
 // beams from 1 to the whole vocabulary, temperatures, step_max_tokens,
 // streaming with the decoder's own best hypothesis as the seed, streaming
-// with the whole beam carried on (continue_search), and models
+// with the whole beam carried on (continue_search), hypotheses scored at one
+// frame or three per joiner call, and models
 // whose tied log-probabilities make the ranking fall back to every score.
 #include <catch2/catch.hpp>
 
@@ -101,9 +102,17 @@ ember::SearchStats compare_all(const ember::Model& model, const std::string& nam
             for (int64_t step_max : {0, 1, 100}) {
                 for (float temperature : {1.0f, 0.7f}) {
                     for (Mode mode : {Mode::whole, Mode::seeded, Mode::carried}) {
-                        INFO("gain " << gain << ", beam " << beam << ", step_max_tokens " << step_max
-                                     << ", temperature " << temperature << ", mode " << static_cast<int>(mode));
-                        compare(model, frames, rows, {beam, temperature, step_max}, mode, stats);
+                        // The fixtures' joiners are small: scoring 1 frame per call unless told
+                        // (3 frames: with one temperature, to keep the test's time).
+                        for (int64_t score_frames : {0, 3}) {
+                            if (score_frames == 3 && temperature == 1.0f) continue;
+                            INFO("gain " << gain << ", beam " << beam << ", step_max_tokens " << step_max
+                                         << ", temperature " << temperature << ", mode " << static_cast<int>(mode)
+                                         << ", score_frames " << score_frames);
+                            ember::SearchOptions options{beam, temperature, step_max};
+                            options.score_frames = score_frames;
+                            compare(model, frames, rows, options, mode, stats);
+                        }
                     }
                 }
             }
@@ -144,6 +153,25 @@ TEST_CASE("search returns its reference twin's hypotheses bit for bit", "[decode
     // all the time, reused its predictor output and log-probabilities.
     CHECK(total.predictions_reused > 0);
     CHECK(total.scores_reused > 0);
+}
+
+TEST_CASE("scoring several frames per joiner call makes fewer calls and the same hypotheses", "[decoder]") {
+    const ember::Model model = load_decoder_fixture("ln_1lstm");
+    int64_t rows = 0;
+    const std::vector<float> frames = encoder_frames(model, "ln_1lstm", 1.0f, rows);
+    const int64_t E = model.config().encoding_dim;
+    const ember::Tensor x{const_cast<float*>(frames.data()), rows, E, E};
+    ember::SearchOptions options;
+    options.beam = 2;
+    CHECK(ember::frames_scored_per_call(model.config(), options) == 1);  // a joiner this small stays in cache
+    ember::Decoder one = ember::make_decoder(model, options);
+    options.score_frames = 4;
+    ember::Decoder four = ember::make_decoder(model, options);
+    require_identical(ember::search(four, x, nullptr), ember::search(one, x, nullptr));
+    INFO("joiner calls " << one.stats.joiner_calls << " and " << four.stats.joiner_calls);
+    CHECK(one.stats.joiner_calls >= rows);
+    CHECK(four.stats.joiner_calls < one.stats.joiner_calls * 2 / 3);
+    CHECK(four.stats.scores_reused > one.stats.scores_reused);
 }
 
 TEST_CASE("search ranks tied scores as its reference twin does", "[decoder]") {

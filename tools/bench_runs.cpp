@@ -75,7 +75,7 @@ StreamingRun run_streaming(const Model& model, const NpyArray* features, int64_t
     std::vector<TranscriberStream*> members;
     for (TranscriberStream& t : transcribers) members.push_back(&t);
     // The streams' searches in lockstep, as decode_batch runs them.
-    SearchNetworks networks = make_search_networks(c, streams * options.beam);
+    SearchNetworks networks = make_search_networks(c, streams * search_call_rows(decoders.front()));
     std::vector<ChunkSearch> searches;
     searches.reserve(static_cast<size_t>(streams));
 
