@@ -377,7 +377,7 @@ int64_t frames_scored_per_call(const EmformerRnntConfig& c, const SearchOptions&
     // the same for 1 row as for 10 (the base model's 16.8 MB on AVX-512,
     // bench/bench_gemm.cpp: 1.1 and 1.3 ms; 16 rows 1.6 ms, 20 rows 2.1 ms),
     // so a call takes up to kJoinerRows rows. Measured on the base model (ember_search_bench,
-    // Xeon): beam 1 scoring 4 frames, a 30 s search 0.51 -> 0.19 s, a streaming
+    // Xeon): beam 1 scoring 4 frames, a 30 s search 0.56 -> 0.20 s, a streaming
     // chunk's 4.3 -> 2.8 ms; beam 4, 4 frames: 0.81 -> 0.59 s; beam 10 scoring
     // 2 frames made streaming chunks 5-7% slower (their extensions' rows
     // doubled), the whole input 7% faster: beam 10 scores 1.

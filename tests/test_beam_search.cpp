@@ -13,6 +13,7 @@
 #include <cstring>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/npy.h"
@@ -164,6 +165,14 @@ TEST_CASE("scoring several frames per joiner call makes fewer calls and the same
     ember::SearchOptions options;
     options.beam = 2;
     CHECK(ember::frames_scored_per_call(model.config(), options) == 1);  // a joiner this small stays in cache
+    ember::EmformerRnntConfig base = model.config();  // the base model's joiner, 16.8 MB
+    base.encoding_dim = 1024;
+    base.num_symbols = 4097;
+    for (auto [beam, scored] : {std::pair<int64_t, int64_t>{1, 4}, {4, 4}, {5, 3}, {8, 2}, {10, 1}, {100, 1}}) {
+        ember::SearchOptions o;
+        o.beam = beam;
+        CHECK(ember::frames_scored_per_call(base, o) == scored);
+    }
     ember::Decoder one = ember::make_decoder(model, options);
     options.score_frames = 4;
     ember::Decoder four = ember::make_decoder(model, options);
@@ -172,6 +181,8 @@ TEST_CASE("scoring several frames per joiner call makes fewer calls and the same
     CHECK(one.stats.joiner_calls >= rows);
     CHECK(four.stats.joiner_calls < one.stats.joiner_calls * 2 / 3);
     CHECK(four.stats.scores_reused > one.stats.scores_reused);
+    options.score_frames = -1;
+    CHECK_THROWS_WITH(ember::make_decoder(model, options), Catch::Contains("score_frames must not be negative"));
 }
 
 TEST_CASE("search ranks tied scores as its reference twin does", "[decoder]") {
