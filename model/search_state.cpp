@@ -51,8 +51,8 @@ SlotPool make_slot_pool(int64_t output_floats, int64_t state_floats, int64_t kee
 
 namespace {
 
-int64_t summary_offset(const SlotPool& p, int32_t slot, int64_t frame) {
-    return (slot * p.frames_scored + frame % p.frames_scored) * p.keep;
+size_t summary_offset(const SlotPool& p, int32_t slot, int64_t frame) {
+    return summary_index(p, slot, frame) * static_cast<size_t>(p.keep);
 }
 
 void forget_summaries(SlotPool& p, int32_t slot) {
@@ -73,7 +73,7 @@ RowSummary slot_summary(const SlotPool& p, int32_t slot, int64_t frame) {
 }
 
 void set_slot_summary(SlotPool& p, int32_t slot, const float* row, int64_t num_symbols, int64_t frame) {
-    const int64_t at = summary_offset(p, slot, frame);
+    const size_t at = summary_offset(p, slot, frame);
     const RowSummary r = summarize_row(row, num_symbols, p.keep, p.top_values.data() + at, p.top_tokens.data() + at);
     FrameSummary& s = frame_summary(p, slot, frame);
     s.frame = frame;

@@ -95,11 +95,15 @@ SlotPool make_slot_pool(int64_t output_floats, int64_t state_floats, int64_t kee
                         int64_t reserve_slots);
 inline float* slot_output(SlotPool& p, int32_t slot) { return p.outputs.data() + slot * p.output_floats; }
 inline float* slot_state(SlotPool& p, int32_t slot) { return p.states.data() + slot * p.state_floats; }
+// Where a slot's summary at `frame` lives: in summaries, and (times keep) in top_values and top_tokens.
+inline size_t summary_index(const SlotPool& p, int32_t slot, int64_t frame) {
+    return static_cast<size_t>(slot * p.frames_scored + frame % p.frames_scored);
+}
 inline FrameSummary& frame_summary(SlotPool& p, int32_t slot, int64_t frame) {
-    return p.summaries[static_cast<size_t>(slot * p.frames_scored + frame % p.frames_scored)];
+    return p.summaries[summary_index(p, slot, frame)];
 }
 inline const FrameSummary& frame_summary(const SlotPool& p, int32_t slot, int64_t frame) {
-    return p.summaries[static_cast<size_t>(slot * p.frames_scored + frame % p.frames_scored)];
+    return p.summaries[summary_index(p, slot, frame)];
 }
 inline bool scored_at(const SlotPool& p, int32_t slot, int64_t frame) {
     return frame_summary(p, slot, frame).frame == frame;
