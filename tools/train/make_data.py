@@ -1,6 +1,7 @@
 """Synthetic speech for the tiny English model: fortunes sentences spoken by espeak-ng.
 
     /usr/bin/python3 tools/train/make_data.py [--out /work/ember-train/data] [--seed 1] [--wordnet]
+                                              [--definitions N] [--reuse]
 
 Needs the Debian packages `fortunes`, `espeak-ng` and `sox` (and `wordnet-base`
 for --wordnet). Writes, under --out:
@@ -23,7 +24,15 @@ seed whatever the number of processes.
 --wordnet adds WordNet's usage examples (sentences.extract_wordnet_examples)
 to the training set only, as the set train_wordnet (its own seeds and
 directory): the fortunes' utterances, the held-out sentences and both test
-sets are the same files, bit for bit, as without it.
+sets are the same files, bit for bit, as without it. --definitions N adds N of
+WordNet's definitions (sentences.extract_wordnet_definitions), drawn with the
+seed, as the set train_definitions, in the same way.
+
+--reuse keeps every WAV already under --out instead of synthesising it again
+(a WAV is written under a temporary name and renamed when complete, so one
+that exists is whole): adding a set to a directory made before, or finishing
+an interrupted run, costs only the new utterances. Generation is
+deterministic, so the files are those a full run would write.
 """
 
 import argparse
@@ -37,7 +46,7 @@ import wave
 
 import numpy as np
 
-from sentences import extract_sentences, extract_wordnet_examples
+from sentences import extract_sentences, extract_wordnet_definitions, extract_wordnet_examples
 
 SAMPLE_RATE = 16000
 BASES = ["en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan",
@@ -81,8 +90,15 @@ def draw_job(seed, set_name, index, text, out_dir, voice=None):
     return job
 
 
+def wav_seconds(path):
+    with wave.open(path, "rb") as w:
+        return w.getnframes() / w.getframerate()
+
+
 def synthesise(job):
-    """espeak-ng -> sox (16 kHz, speed) -> noise -> WAV. Returns (path, seconds)."""
+    """espeak-ng -> sox (16 kHz, speed) -> noise -> WAV. Returns (path, seconds, synthesised)."""
+    if job["reuse"] and os.path.exists(job["path"]):
+        return job["path"], wav_seconds(job["path"]), False
     espeak = subprocess.run(
         ["espeak-ng", "-v", job["voice"], "-s", str(job["speed"]),
          "-p", str(job["pitch"]), "--stdout", job["text"]],
@@ -100,12 +116,14 @@ def synthesise(job):
         noise_power = power / (10.0 ** (job["snr"] / 10.0))
         audio = audio + rng.normal(0.0, np.sqrt(noise_power), audio.shape)
     samples = np.clip(np.round(audio), -32768, 32767).astype(np.int16)
-    with wave.open(job["path"], "wb") as w:
+    partial = job["path"] + ".partial"
+    with wave.open(partial, "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
         w.setframerate(SAMPLE_RATE)
         w.writeframes(samples.tobytes())
-    return job["path"], samples.size / SAMPLE_RATE
+    os.replace(partial, job["path"])
+    return job["path"], samples.size / SAMPLE_RATE, True
 
 
 def split_sentences(sentences, seed, num_test):
@@ -132,6 +150,10 @@ def main():
                    help="cap on training sentences from the fortunes (0: all)")
     p.add_argument("--wordnet", action="store_true",
                    help="also train on WordNet's usage examples (Debian's wordnet-base)")
+    p.add_argument("--definitions", type=int, default=0, metavar="N",
+                   help="also train on N of WordNet's definitions, drawn with the seed")
+    p.add_argument("--reuse", action="store_true",
+                   help="keep the WAVs already under --out rather than synthesising them again")
     args = p.parse_args()
 
     sentences = extract_sentences()
@@ -140,24 +162,34 @@ def main():
         train_text = train_text[:args.max_train]
     # Examples that are also fortunes (held out or not) are left to the fortunes.
     fortunes = set(sentences)
-    extra_text = [t for t in extract_wordnet_examples() if t not in fortunes] if args.wordnet else []
+    examples = [t for t in extract_wordnet_examples() if t not in fortunes] if args.wordnet else []
+    definitions = []
+    if args.definitions:
+        taken = fortunes | set(examples)
+        pool = [t for t in extract_wordnet_definitions() if t not in taken]
+        if args.definitions > len(pool):
+            raise SystemExit(f"--definitions {args.definitions}: WordNet has {len(pool)} usable ones")
+        definitions = sorted(random.Random(f"{args.seed}/definitions").sample(pool, args.definitions))
+    extra_text = examples + definitions
     sets = {
         "train": [draw_job(args.seed, "train", i, t, args.out) for i, t in enumerate(train_text)]
-                 + [draw_job(args.seed, "train_wordnet", i, t, args.out) for i, t in enumerate(extra_text)],
+                 + [draw_job(args.seed, "train_wordnet", i, t, args.out) for i, t in enumerate(examples)]
+                 + [draw_job(args.seed, "train_definitions", i, t, args.out)
+                    for i, t in enumerate(definitions)],
         "test": [draw_job(args.seed, "test", i, t, args.out)
                  for i, t in enumerate(test_text)],
         "test_voice": [draw_job(args.seed, "test_voice", i, t, args.out,
                                 voice=HELD_OUT_VOICE)
                        for i, t in enumerate(test_text)],
     }
-    all_jobs = [j for jobs in sets.values() for j in jobs]
+    all_jobs = [dict(j, reuse=args.reuse) for jobs in sets.values() for j in jobs]
     for directory in {os.path.dirname(j["path"]) for j in all_jobs}:
         os.makedirs(directory, exist_ok=True)
     start = time.time()
-    seconds = {}
+    seconds, synthesised = {}, {}
     with multiprocessing.Pool(args.jobs) as pool:
-        for n, (path, dur) in enumerate(pool.imap(synthesise, all_jobs, chunksize=16), 1):
-            seconds[path] = dur
+        for n, (path, dur, made) in enumerate(pool.imap(synthesise, all_jobs, chunksize=16), 1):
+            seconds[path], synthesised[path] = dur, made
             if n % 1000 == 0 or n == len(all_jobs):
                 el = time.time() - start
                 print(f"{n}/{len(all_jobs)} utterances, "
@@ -179,14 +211,19 @@ def main():
     unseen = sum(w not in train_words for w in test_words) / max(1, len(test_words))
     hours = {n: sum(seconds[j["path"]] for j in js) / 3600 for n, js in sets.items()}
     lines = [f"seed {args.seed}, {len(sentences)} usable sentences from fortunes"
-             + (f", {len(extra_text)} WordNet examples for training" if args.wordnet else ""),
+             + (f", {len(examples)} WordNet examples for training" if args.wordnet else "")
+             + (f", {len(definitions)} WordNet definitions for training" if definitions else ""),
              f"training voices: {len(TRAIN_VOICES)}; held-out voice: {HELD_OUT_VOICE}"]
     lines += [f"{n}: {len(js)} utterances, {hours[n]:.2f} h" for n, js in sets.items()]
+    made = [p for p, m in synthesised.items() if m]
+    made_hours = sum(seconds[p] for p in made) / 3600
     lines += [f"test words never in training text: {100 * unseen:.1f}%",
-              f"generated {len(all_jobs)} utterances ({sum(hours.values()):.2f} h) "
+              f"synthesised {len(made)} utterances ({made_hours:.2f} h) "
               f"in {elapsed / 60:.1f} min with {args.jobs} processes: "
-              f"{len(all_jobs) / (elapsed / 60):.0f} utterances/min, "
-              f"{sum(hours.values()) * 60 / (elapsed / 60):.1f} min of audio/min"]
+              f"{len(made) / (elapsed / 60):.0f} utterances/min, "
+              f"{made_hours * 60 / (elapsed / 60):.1f} min of audio/min"]
+    if len(made) < len(all_jobs):
+        lines.append(f"reused {len(all_jobs) - len(made)} utterances already under {args.out}")
     with open(os.path.join(args.out, "summary.txt"), "w") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -15,7 +15,9 @@ Kept sentences have 4-16 words; duplicates are removed.
 WordNet's usage examples (the quoted sentences in each synset's gloss, e.g.
 "they contested the outcome of the race") are extra training text: 33 k
 sentences of everyday English that put many of the fortunes' rare words in
-more contexts. The held-out sentences are always drawn from the fortunes.
+more contexts. WordNet's definitions ("a serious examination and judgment of
+something") are a further 100 k phrases with 18 k words the fortunes and
+examples never use. The held-out sentences are always drawn from the fortunes.
 """
 
 import os
@@ -33,6 +35,7 @@ _REJECT_CHARS = re.compile(r"[0-9@#$%&*/\\_=<>|\[\]{}~^+`]")
 _ACRONYM = re.compile(r"\b[A-Z]{2,}\b")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _QUOTED = re.compile(r'"([^"]+)"')
+_PARENTHESISED = re.compile(r"\([^()]*\)")
 _ABBREVIATIONS = {"mr", "mrs", "ms", "dr", "st", "jr", "sr", "etc", "vs", "eg",
                   "ie", "co", "inc", "ltd", "prof", "rev", "gen", "col", "lt",
                   "sgt", "capt", "gov", "sen", "rep", "no", "vol", "ch", "pp"}
@@ -111,24 +114,45 @@ def extract_sentences():
     return sorted(kept)
 
 
-def extract_wordnet_examples(wordnet_dir=WORDNET_DIR):
-    """WordNet's usable usage examples, deduplicated, in a fixed order (sorted).
+def wordnet_glosses(wordnet_dir=WORDNET_DIR):
+    """Yield the gloss of every synset of WordNet's data.* files, in file order.
 
-    A data.* line is one synset; its gloss follows the first '|', and its
-    examples are the double-quoted parts of the gloss. Lines starting with
-    spaces are the file's license header."""
-    kept = set()
+    A data.* line is one synset; its gloss follows the first '|'. Lines
+    starting with spaces are the file's license header."""
     for part in WORDNET_PARTS:
         with open(os.path.join(wordnet_dir, "data." + part), encoding="latin-1") as f:
             for line in f:
-                if line.startswith(" ") or "|" not in line:
-                    continue
-                for example in _QUOTED.findall(line.split("|", 1)[1]):
-                    text = usable(example)
-                    if text:
-                        kept.add(text)
+                if not line.startswith(" ") and "|" in line:
+                    yield line.split("|", 1)[1]
+
+
+def extract_wordnet_examples(wordnet_dir=WORDNET_DIR):
+    """WordNet's usable usage examples (the double-quoted parts of each gloss),
+    deduplicated, in a fixed order (sorted)."""
+    kept = set()
+    for gloss in wordnet_glosses(wordnet_dir):
+        for example in _QUOTED.findall(gloss):
+            text = usable(example)
+            if text:
+                kept.add(text)
     return sorted(kept)
 
+
+def extract_wordnet_definitions(wordnet_dir=WORDNET_DIR):
+    """WordNet's usable definitions, deduplicated, in a fixed order (sorted).
+
+    A gloss is its definitions and its quoted examples, separated by ';'
+    ("a native or inhabitant of Slovenia"); parenthesised parts, often a
+    field label ("(basketball)"), are dropped first."""
+    kept = set()
+    for gloss in wordnet_glosses(wordnet_dir):
+        for part in _PARENTHESISED.sub(" ", gloss).split(";"):
+            part = part.strip()
+            if part and not part.startswith('"'):
+                text = usable(part)
+                if text:
+                    kept.add(text)
+    return sorted(kept)
 
 if __name__ == "__main__":
     sentences = extract_sentences()
