@@ -10,6 +10,10 @@ for --wordnet). Writes, under --out:
     train.tsv           path<TAB>text, held-out sentences and held-out voice excluded
     test.tsv            held-out sentences, spoken by training voices
     test_voice.tsv      the same held-out sentences, spoken by the held-out voice
+    train_fortunes.tsv  the fortunes' lines of train.tsv (without the extra text)
+    train400.tsv        every 34th line of train_fortunes.tsv, 400 of them: how well
+                        the model knows its own training text (the model card's
+                        "training subset")
     meta.tsv            path, voice, speed, pitch, speed factor, SNR of every utterance
     summary.txt         counts, hours, generation speed, test words unseen in training
 
@@ -60,6 +64,7 @@ SPEED_RANGE = (130, 190)      # espeak -s, words per minute
 PITCH_RANGE = (25, 75)        # espeak -p, 0-99
 SOX_SPEED_PROB, SOX_SPEED_RANGE = 0.5, (0.9, 1.1)
 NOISE_PROB, SNR_RANGE_DB = 0.5, (20.0, 30.0)
+TRAIN_SUBSET_EVERY = 34       # train400.tsv: 400 of the fortunes' 13,888 training lines
 
 
 def voice_name(base, variant):
@@ -199,6 +204,9 @@ def main():
 
     for name, jobs in sets.items():
         write_manifest(os.path.join(args.out, f"{name}.tsv"), jobs)
+    fortune_jobs = sets["train"][:len(train_text)]
+    write_manifest(os.path.join(args.out, "train_fortunes.tsv"), fortune_jobs)
+    write_manifest(os.path.join(args.out, "train400.tsv"), fortune_jobs[TRAIN_SUBSET_EVERY - 1::TRAIN_SUBSET_EVERY][:400])
     with open(os.path.join(args.out, "meta.tsv"), "w") as f:
         f.write("path\tvoice\tspeed\tpitch\tfactor\tsnr_db\tseconds\n")
         for j in all_jobs:
