@@ -4,7 +4,7 @@
                                               [--definitions N] [--reuse]
 
 Needs the Debian packages `fortunes`, `espeak-ng` and `sox` (and `wordnet-base`
-for --wordnet). Writes, under --out:
+for --wordnet and --definitions). Writes, under --out:
 
     wav/<set>/<n>.wav   16 kHz mono 16-bit
     train.tsv           path<TAB>text, held-out sentences and held-out voice excluded
@@ -160,6 +160,8 @@ def main():
     p.add_argument("--reuse", action="store_true",
                    help="keep the WAVs already under --out rather than synthesising them again")
     args = p.parse_args()
+    if args.definitions < 0:
+        p.error("--definitions must be 0 or more")
 
     sentences = extract_sentences()
     train_text, test_text = split_sentences(sentences, args.seed, args.num_test)
