@@ -16,8 +16,8 @@ WordNet's usage examples (the quoted sentences in each synset's gloss, e.g.
 "they contested the outcome of the race") are extra training text: 33 k
 sentences of everyday English that put many of the fortunes' rare words in
 more contexts. WordNet's definitions ("a serious examination and judgment of
-something") are a further 100 k phrases with 18 k words the fortunes and
-examples never use. The held-out sentences are always drawn from the fortunes.
+something") are a further 104 k usable phrases, with many words the
+fortunes and examples never use. The held-out sentences are always drawn from the fortunes.
 """
 
 import os
@@ -102,16 +102,15 @@ def fortune_files():
             if "." not in n and n not in SKIP_FILES]
 
 
+def usable_sorted(candidates):
+    """The usable normalised texts of candidates, deduplicated, in a fixed order (sorted)."""
+    return sorted({text for text in map(usable, candidates) if text})
+
+
 def extract_sentences():
     """All usable sentences, deduplicated, in a fixed order (sorted)."""
-    kept = set()
-    for path in fortune_files():
-        for fortune in fortunes(path):
-            for sentence in _SENTENCE_END.split(fortune):
-                text = usable(sentence)
-                if text:
-                    kept.add(text)
-    return sorted(kept)
+    return usable_sorted(sentence for path in fortune_files() for fortune in fortunes(path)
+                         for sentence in _SENTENCE_END.split(fortune))
 
 
 def wordnet_glosses(wordnet_dir=WORDNET_DIR):
@@ -129,13 +128,8 @@ def wordnet_glosses(wordnet_dir=WORDNET_DIR):
 def extract_wordnet_examples(wordnet_dir=WORDNET_DIR):
     """WordNet's usable usage examples (the double-quoted parts of each gloss),
     deduplicated, in a fixed order (sorted)."""
-    kept = set()
-    for gloss in wordnet_glosses(wordnet_dir):
-        for example in _QUOTED.findall(gloss):
-            text = usable(example)
-            if text:
-                kept.add(text)
-    return sorted(kept)
+    return usable_sorted(example for gloss in wordnet_glosses(wordnet_dir)
+                         for example in _QUOTED.findall(gloss))
 
 
 def extract_wordnet_definitions(wordnet_dir=WORDNET_DIR):
@@ -144,15 +138,10 @@ def extract_wordnet_definitions(wordnet_dir=WORDNET_DIR):
     A gloss is its definitions and its quoted examples, separated by ';'
     ("a native or inhabitant of Slovenia"); parenthesised parts, often a
     field label ("(basketball)"), are dropped first."""
-    kept = set()
-    for gloss in wordnet_glosses(wordnet_dir):
-        for part in _PARENTHESISED.sub(" ", gloss).split(";"):
-            part = part.strip()
-            if part and not part.startswith('"'):
-                text = usable(part)
-                if text:
-                    kept.add(text)
-    return sorted(kept)
+    parts = (part.strip() for gloss in wordnet_glosses(wordnet_dir)
+             for part in _PARENTHESISED.sub(" ", gloss).split(";"))
+    return usable_sorted(part for part in parts if not part.startswith('"'))
+
 
 if __name__ == "__main__":
     sentences = extract_sentences()
